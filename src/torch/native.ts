@@ -1,0 +1,61 @@
+// Loads the libtorch binding (native/) and describes its surface. Nothing here is public API:
+// src/torch/tensor.ts wraps it with validation and types.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeHandle {
+  dispose(): void;
+  isDisposed(): boolean;
+  shape(): number[];
+  dtype(): number;
+  device(): string;
+  toBuffer(): ArrayBuffer;
+  requiresGrad(): boolean;
+  setRequiresGrad(flag: boolean): void;
+  grad(): NativeHandle | undefined;
+  setGrad(grad: NativeHandle | undefined): void;
+  backward(gradient?: NativeHandle, retainGraph?: boolean, createGraph?: boolean): void;
+  isLeaf(): boolean;
+  gradFn(): string | null;
+  sameStorage(other: NativeHandle): boolean;
+}
+
+export interface BuildInfo {
+  version: string;
+  config: string;
+  parallel: string;
+  cuda: boolean;
+  cudaDevices: number;
+}
+
+export interface NativeBinding {
+  TensorHandle: new () => NativeHandle;
+  findOp(name: string, overload: string): number;
+  callOp(id: number, args: unknown[]): unknown;
+  schema(id: number): string;
+  fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: number): NativeHandle;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  getNumInteropThreads(): number;
+  manualSeed(seed: number): void;
+  getRngState(): NativeHandle;
+  setRngState(state: NativeHandle): void;
+  setGradEnabled(enabled: boolean): void;
+  isGradEnabled(): boolean;
+  buildInfo(): BuildInfo;
+}
+
+const addonPath = fileURLToPath(new URL('../../../native/build/Release/finprint_torch.node', import.meta.url));
+
+function load(): NativeBinding {
+  if (!existsSync(addonPath)) {
+    throw new Error(
+      `the libtorch binding is not built (${addonPath} is missing): run 'npm run setup', ` +
+        `which needs the Debian package libtorch-dev or LIBTORCH set to an unpacked libtorch folder`,
+    );
+  }
+  return createRequire(import.meta.url)(addonPath) as NativeBinding;
+}
+
+export const native: NativeBinding = load();

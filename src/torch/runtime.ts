@@ -1,0 +1,50 @@
+// Process-wide engine settings and build facts.
+import { native, type BuildInfo } from './native.js';
+import { fromHandle, type Tensor } from './tensor.js';
+
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${String(n)}`);
+  native.setNumThreads(n);
+}
+
+export const getNumThreads = (): number => native.getNumThreads();
+export const getNumInteropThreads = (): number => native.getNumInteropThreads();
+
+/** Seeds the default generator used by randn, rand, randint, dropout and init. */
+export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`manualSeed: expected a non-negative integer, got ${String(seed)}`);
+  native.manualSeed(seed);
+}
+
+/** The default generator's state as a uint8 tensor, for exact resume. */
+export const getRngState = (): Tensor => fromHandle(native.getRngState());
+export const setRngState = (state: Tensor): void => native.setRngState(state.handle);
+
+export const isGradEnabled = (): boolean => native.isGradEnabled();
+
+/** Runs fn with gradient recording off (inference, metric computation, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = native.isGradEnabled();
+  native.setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+
+export function enableGrad<T>(fn: () => T): T {
+  const prev = native.isGradEnabled();
+  native.setGradEnabled(true);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+
+export const buildInfo = (): BuildInfo => native.buildInfo();
+
+export function cudaAvailable(): boolean {
+  return native.buildInfo().cudaDevices > 0;
+}
