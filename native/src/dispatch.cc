@@ -212,7 +212,13 @@ Napi::Value CallOp(const Napi::CallbackInfo& info) {
     } else if (v.IsUndefined() && p.type()->kind() != c10::TypeKind::OptionalType) {
       throw Napi::TypeError::New(env, ArgContext(op, p) + " is required");
     } else {
-      stack.push_back(ToIValue(v, p.type(), ArgContext(op, p)));
+      try {
+        stack.push_back(ToIValue(v, p.type(), ArgContext(op, p)));
+      } catch (const Napi::Error&) {
+        throw;
+      } catch (const std::exception& e) {  // e.g. c10::Device rejecting a device string
+        ThrowTorchError(env, ArgContext(op, p), e);
+      }
     }
   }
   std::string context;

@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 
 export interface NativeHandle {
   dispose(): void;
@@ -55,7 +56,12 @@ function load(): NativeBinding {
         `which needs the Debian package libtorch-dev or LIBTORCH set to an unpacked libtorch folder`,
     );
   }
-  return createRequire(import.meta.url)(addonPath) as NativeBinding;
+  const binding = createRequire(import.meta.url)(addonPath) as NativeBinding;
+  // Some libtorch builds start with one intra-op thread; use every core unless the user chose.
+  if (!process.env.OMP_NUM_THREADS && !process.env.FINPRINT_THREADS) binding.setNumThreads(availableParallelism());
+  const wanted = Number(process.env.FINPRINT_THREADS);
+  if (Number.isInteger(wanted) && wanted > 0) binding.setNumThreads(wanted);
+  return binding;
 }
 
 export const native: NativeBinding = load();

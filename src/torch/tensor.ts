@@ -113,6 +113,7 @@ export class Tensor {
   // ---- conversion ----
   to(target: DType | string): Tensor {
     if (isDType(target)) return op('aten::to.dtype', this, dtypeCode(target));
+    if (!/^(cpu|cuda(:\d+)?)$/.test(target)) throw new TypeError(`to: expected a dtype or a device ('cpu', 'cuda', 'cuda:N'), got '${target}'`);
     return op('aten::to.device', this, target, this.handle.dtype());
   }
   float(): Tensor {

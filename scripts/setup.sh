@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what finprint needs on a fresh Debian machine, then builds it. Safe to re-run:
+# every step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+have_libtorch() {
+  if [ -n "${LIBTORCH:-}" ]; then
+    [ -f "$LIBTORCH/include/ATen/ATen.h" ] || { say "LIBTORCH=$LIBTORCH has no include/ATen/ATen.h"; exit 1; }
+    return 0
+  fi
+  [ -f /usr/include/ATen/ATen.h ] || [ -f /usr/local/include/ATen/ATen.h ]
+}
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    say "missing Debian packages: $*"
+    say "install them as root (apt-get install $*), or set LIBTORCH to an unpacked libtorch folder"
+    exit 1
+  fi
+  say "installing Debian packages: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+missing=()
+if ! have_libtorch; then missing+=(libtorch-dev); fi
+# Debian's libtorch calls the system BLAS; the reference BLAS is ~35x slower than OpenBLAS.
+if [ -z "${LIBTORCH:-}" ] && [ -z "$(ls /usr/lib/*-linux-gnu/openblas-*/libblas.so.3 2>/dev/null)" ]; then
+  missing+=(libopenblas0-pthread)
+fi
+if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+
+# npm packages: install when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The addon: rebuild when any native source is newer than the built module.
+addon=native/build/Release/finprint_torch.node
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp native/find-libtorch.cjs -newer "$addon" 2>/dev/null | head -n 1)" ]; then
+  say "building the libtorch binding (about a minute)"
+  npx --no-install node-gyp rebuild --directory native -j 2 --loglevel=warn >/dev/null
+fi
+
+say "compiling TypeScript"
+npx --no-install tsc -p tsconfig.json

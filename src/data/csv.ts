@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/fs.js';
+
+/** A parsed CSV: the header, the data rows, and the 1-based line where each row starts (for reports). */
+export interface CsvTable {
+  header: string[];
+  rows: string[][];
+  lines: number[];
+}
+
+export class CsvError extends Error {
+  constructor(readonly line: number, message: string) {
+    super(`line ${line}: ${message}`);
+  }
+}
+
+/**
+ * RFC 4180 parser: quoted fields may hold commas, newlines and doubled quotes; a leading BOM and
+ * CRLF, LF or CR line ends are accepted; fully empty lines are skipped. Rows keep however many
+ * fields they have, so the caller can report a short or long row instead of losing it. Only an
+ * unterminated quote is fatal, because it swallows the rest of the file.
+ */
+export function parseCsv(text: string): CsvTable {
+  const records: string[][] = [];
+  const lines: number[] = [];
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  const n = text.length;
+  while (i < n) {
+    const start = line;
+    const fields: string[] = [];
+    let endOfRecord = false;
+    while (!endOfRecord) {
+      let value = '';
+      if (text[i] === '"') {
+        i++;
+        for (;;) {
+          if (i >= n) throw new CsvError(start, 'unterminated quoted field');
+          const c = text[i]!;
+          if (c === '"') {
+            if (text[i + 1] === '"') {
+              value += '"';
+              i += 2;
+            } else {
+              i++;
+              break;
+            }
+          } else {
+            if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) line++;
+            value += c;
+            i++;
+          }
+        }
+      }
+      // Unquoted field, or stray text after a closing quote (kept rather than rejected).
+      let j = i;
+      while (j < n && text[j] !== ',' && text[j] !== '\n' && text[j] !== '\r') j++;
+      value += text.slice(i, j);
+      i = j;
+      fields.push(value);
+      if (i < n && text[i] === ',') {
+        i++;
+      } else {
+        if (text[i] === '\r' && text[i + 1] === '\n') i += 2;
+        else if (i < n) i++;
+        line++;
+        endOfRecord = true;
+      }
+    }
+    if (fields.length === 1 && fields[0] === '') continue;
+    records.push(fields);
+    lines.push(start);
+  }
+  const [header = [], ...rows] = records;
+  return { header: header.map((h) => h.trim()), rows, lines: lines.slice(1) };
+}
+
+function quote(value: string | number): string {
+  const s = String(value);
+  return /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Quote only where needed; LF line ends, as Kaggle's own files use. */
+export function formatCsv(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return [header, ...rows].map((r) => r.map(quote).join(',')).join('\n') + '\n';
+}
+
+export async function readCsv(path: string): Promise<CsvTable> {
+  return parseCsv(await readFile(path, 'utf8'));
+}
+
+export async function writeCsv(path: string, header: readonly string[], rows: readonly (readonly (string | number)[])[]): Promise<void> {
+  await writeFileAtomic(path, formatCsv(header, rows));
+}
