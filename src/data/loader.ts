@@ -1,0 +1,79 @@
+import { checkInteger } from '../util/check.js';
+import { createLimiter } from '../util/pool.js';
+import { Rng } from '../util/random.js';
+import type { Batch, ImagePipeline, Sample } from './pipeline.js';
+
+export interface LoaderOptions {
+  batchSize: number;
+  /** Reshuffle every epoch (seeded by seed and epoch). */
+  shuffle?: boolean;
+  /** Drop a last batch smaller than batchSize. */
+  dropLast?: boolean;
+  /** Apply the pipeline's augmentations. */
+  augment?: boolean;
+  seed?: number;
+  /** Batches prepared ahead while the current one is consumed (default 2). */
+  prefetch?: number;
+  /** Photos decoding at once, across all prepared batches (default 4). */
+  concurrency?: number;
+}
+
+/**
+ * Async iterator over batches with prefetching: while the caller trains on one batch, the next
+ * `prefetch` batches are already decoding on sharp's threads. Each sample's augmentation stream
+ * is derived from (seed, epoch, sample index), so results do not depend on timing.
+ */
+export class BatchLoader implements AsyncIterable<Batch> {
+  readonly batchSize: number;
+  private readonly shuffle: boolean;
+  private readonly dropLast: boolean;
+  private readonly augment: boolean;
+  private readonly seed: number;
+  private readonly prefetch: number;
+  private readonly concurrency: number;
+
+  constructor(private readonly pipeline: ImagePipeline, private readonly samples: readonly Sample[], options: LoaderOptions) {
+    this.batchSize = checkInteger('batchSize', options.batchSize, 1);
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.augment = options.augment ?? false;
+    this.seed = checkInteger('seed', options.seed ?? 0);
+    this.prefetch = checkInteger('prefetch', options.prefetch ?? 2, 0);
+    this.concurrency = checkInteger('concurrency', options.concurrency ?? 4, 1);
+    if (this.augment && !pipeline.augment) throw new Error('Expected a pipeline with augment options for augment: true');
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    return this.dropLast ? Math.floor(this.samples.length / this.batchSize) : Math.ceil(this.samples.length / this.batchSize);
+  }
+
+  async *epoch(epoch = 0): AsyncGenerator<Batch> {
+    checkInteger('epoch', epoch, 0);
+    const order = this.samples.map((_, i) => i);
+    if (this.shuffle) Rng.from(this.seed, 'order', epoch).shuffle(order);
+    const chunks: number[][] = [];
+    for (let k = 0; k < this.length; k++) chunks.push(order.slice(k * this.batchSize, (k + 1) * this.batchSize));
+    const limit = createLimiter(this.concurrency);
+    const pending: Promise<Batch>[] = [];
+    let next = 0;
+    const start = (): void => {
+      const idx = chunks[next++]!;
+      const rngFor = this.augment ? (i: number) => Rng.from(this.seed, 'augment', epoch, idx[i]!) : undefined;
+      const p = this.pipeline.batch(idx.map((i) => this.samples[i]!), rngFor, limit);
+      // Errors surface when this batch is awaited; this only stops an early rejection being "unhandled".
+      p.catch(() => undefined);
+      pending.push(p);
+    };
+    while (next < chunks.length && pending.length <= this.prefetch) start();
+    while (pending.length > 0) {
+      const batch = await pending.shift()!;
+      if (next < chunks.length) start();
+      yield batch;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    return this.epoch(0);
+  }
+}

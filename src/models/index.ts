@@ -1,0 +1,3 @@
+// Importing this module registers every model family.
+export * from './backbone.js';
+export * from './registry.js';

@@ -1,0 +1,42 @@
+// Model names -> builders and pretrained configs, as timm's create_model and list_models.
+import type { Backbone, PretrainedCfg } from './backbone.js';
+
+export interface ModelOptions {
+  /** Classifier outputs; 0 builds the model without a classifier (features and pre-logits only). */
+  numClasses?: number;
+}
+
+export interface ModelEntry {
+  name: string;
+  /** The model family, i.e. the file under src/models that builds it. */
+  family: string;
+  pretrainedCfg: PretrainedCfg;
+  /** Reduced-width variants that exist to check the code path against fixtures. */
+  testVariant?: boolean;
+  create(options: ModelOptions): Backbone;
+}
+
+const entries = new Map<string, ModelEntry>();
+
+export function registerModel(entry: ModelEntry): void {
+  if (entries.has(entry.name)) throw new Error(`registerModel: ${entry.name} is already registered`);
+  entries.set(entry.name, entry);
+}
+
+export function modelEntry(name: string): ModelEntry {
+  const e = entries.get(name);
+  if (!e) throw new Error(`unknown model '${name}'; available: ${listModels({ includeTestVariants: true }).join(', ')}`);
+  return e;
+}
+
+export function listModels(options: { includeTestVariants?: boolean } = {}): string[] {
+  return [...entries.values()].filter((e) => options.includeTestVariants || !e.testVariant).map((e) => e.name);
+}
+
+/** Builds a model by name with freshly initialised weights (load weights with loadWeights). */
+export function createModel(name: string, options: ModelOptions = {}): Backbone {
+  const e = modelEntry(name);
+  const numClasses = options.numClasses ?? e.pretrainedCfg.numClasses;
+  if (!Number.isInteger(numClasses) || numClasses < 0) throw new RangeError(`createModel: numClasses must be a non-negative integer, got ${String(numClasses)}`);
+  return e.create({ numClasses });
+}

@@ -1,0 +1,76 @@
+// Facts about the engine's environment that decide its speed: libtorch build, BLAS, threads.
+import { readFileSync, realpathSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { buildInfo, getNumInteropThreads, getNumThreads, noGrad } from './runtime.js';
+import { randn } from './creation.js';
+
+export interface EngineEnvironment {
+  libtorch: string;
+  blas: string;
+  blasLibrary: string | null;
+  intraOpThreads: number;
+  interOpThreads: number;
+  cores: number;
+  cuda: boolean;
+  cudaDevices: number;
+  env: Record<string, string>;
+}
+
+/** The BLAS actually mapped into this process (the Debian alternative or a bundled MKL). */
+function loadedBlas(): { name: string; path: string | null } {
+  let maps = '';
+  try {
+    maps = readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return { name: 'unknown (no /proc/self/maps)', path: null };
+  }
+  const libs = new Set(maps.split('\n').map((l) => l.split(/\s+/)[5] ?? '').filter((p) => /lib(open)?blas|libmkl|libblis|libatlas/.test(p)));
+  const paths = [...libs].map((p) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  });
+  const pick = (re: RegExp): string | undefined => paths.find((p) => re.test(p));
+  const found = pick(/mkl/) ?? pick(/openblas/) ?? pick(/blis/) ?? pick(/atlas/) ?? pick(/blas/);
+  if (!found) return { name: 'none loaded (libtorch uses its own kernels or MKL statically)', path: null };
+  const name = /mkl/.test(found) ? 'MKL' : /openblas/.test(found) ? `OpenBLAS (${/pthread/.test(found) ? 'pthread' : /openmp/.test(found) ? 'openmp' : 'serial'})` : /blis/.test(found) ? 'BLIS' : /atlas/.test(found) ? 'ATLAS' : 'reference BLAS (slow: install libopenblas0-pthread)';
+  return { name, path: found };
+}
+
+export function engineEnvironment(): EngineEnvironment {
+  const info = buildInfo();
+  const blas = loadedBlas();
+  const env: Record<string, string> = {};
+  for (const k of ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'FINPRINT_THREADS', 'LIBTORCH']) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return {
+    libtorch: info.version,
+    blas: blas.name,
+    blasLibrary: blas.path,
+    intraOpThreads: getNumThreads(),
+    interOpThreads: getNumInteropThreads(),
+    cores: availableParallelism(),
+    cuda: info.cuda,
+    cudaDevices: info.cudaDevices,
+    env,
+  };
+}
+
+/** Measured float32 matmul speed (GFLOP/s) on n x n matrices: a quick check that the BLAS is fast. */
+export function matmulGflops(n = 1024, repeats = 5): number {
+  return noGrad(() => {
+    const a = randn([n, n]);
+    const b = randn([n, n]);
+    a.matmul(b).dispose();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < repeats; i++) a.matmul(b).dispose();
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    a.dispose();
+    b.dispose();
+    return (2 * n ** 3 * repeats) / seconds / 1e9;
+  });
+}
