@@ -207,14 +207,18 @@ export class OneCycleLR extends LRScheduler {
     this.apply();
   }
 
-  /** The phase step t is in and how far through it (PyTorch's lookup, including its end cases). */
+  /**
+   * The phase step t is in and how far through it, as PyTorch looks it up; except that at
+   * t = totalSteps (the step() after the last batch) PyTorch extrapolates past the final LR, which
+   * turns negative under linear annealing, so progress stops at the end of the last phase.
+   */
   private locate(t: number): { phase: Phase; pct: number } {
     if (t > this.totalSteps) throw new RangeError(`OneCycleLR: tried to step ${t} times; the schedule has ${this.totalSteps} steps`);
     let i = 0;
     while (i < this.phases.length - 1 && t > this.phases[i]!.end) i++;
     const start = i === 0 ? 0 : this.phases[i - 1]!.end;
     const phase = this.phases[i]!;
-    return { phase, pct: (t - start) / (phase.end - start) };
+    return { phase, pct: Math.min(1, (t - start) / (phase.end - start)) };
   }
 
   private anneal(start: number, end: number, pct: number): number {

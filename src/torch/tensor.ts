@@ -278,6 +278,15 @@ export class Tensor {
   maskedFill(mask: Tensor, value: Scalar): Tensor {
     return op('aten::masked_fill.Scalar', this, mask, value);
   }
+  relu(): Tensor {
+    return op('aten::relu', this);
+  }
+  sigmoid(): Tensor {
+    return op('aten::sigmoid', this);
+  }
+  tanh(): Tensor {
+    return op('aten::tanh', this);
+  }
   isnan(): Tensor {
     return op('aten::isnan', this);
   }

@@ -26,6 +26,7 @@ export class Progress {
   private lastDraw = 0;
   private lastDecile = 0;
   private finished = false;
+  private status = '';
 
   constructor(options: ProgressOptions) {
     this.total = checkInteger('total', options.total, 0);
@@ -35,8 +36,10 @@ export class Progress {
     this.tty = Boolean(this.stream.isTTY);
   }
 
-  tick(n = 1): void {
+  /** Advances by n; `status` (e.g. the running loss) is shown after the rate. */
+  tick(n = 1, status?: string): void {
     this.count = Math.min(this.total, this.count + n);
+    if (status !== undefined) this.status = status;
     if (this.quiet || this.finished) return;
     if (this.tty) {
       const now = performance.now();
@@ -76,6 +79,7 @@ export class Progress {
       `${Math.floor(share * 100)}%`,
       `${rate.toFixed(1)}/s`,
       this.count < this.total && rate > 0 ? `ETA ${formatDuration((this.total - this.count) / rate)}` : `${formatDuration(seconds)}`,
+      this.status,
     ];
     return parts.filter(Boolean).join(' ');
   }

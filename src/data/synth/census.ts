@@ -109,10 +109,14 @@ export function planCensus(o: CensusOptions): { individuals: Individual[]; photo
     for (let k = 0; k < ind.photos; k++) {
       const split = ind.isNew || testKnown.has(`${ind.index}/${k}`) ? 'test' : 'train';
       let label = ind.species;
-      for (const [raw, share] of RAW_LABELS[ind.species] ?? []) {
-        if (split === 'train' && rng.bool(share / (1 - (label === ind.species ? 0 : share)))) {
-          label = raw;
-          break;
+      if (split === 'train') {
+        let r = rng.next();
+        for (const [raw, share] of RAW_LABELS[ind.species] ?? []) {
+          if (r < share) {
+            label = raw;
+            break;
+          }
+          r -= share;
         }
       }
       photos.push({ image: `${uniqueHex(14)}.jpg`, individual: ind, k, split, label });

@@ -144,29 +144,32 @@ export async function renderPhoto(species: string, look: Look, a: Anatomy, marks
   const seaL = rng.uniform(16, 40);
   const seaFar = hsl(seaHue, seaSat * 0.7, seaL + 12);
   const seaNear = hsl(seaHue, seaSat, seaL);
-  const X0 = -0.5 * W;
-  const X1 = 1.5 * W;
+  // The rolled frame must still cover the image corners: a margin of a quarter of the long side does.
+  const margin = 0.25 * Math.max(W, H);
+  const [X0, X1, Y0, Y1] = [-margin, W + margin, -margin, H + margin];
   const parts: string[] = [
     `<defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${skyTop}"/><stop offset="1" stop-color="${skyLow}"/></linearGradient>`
     + `<linearGradient id="sea" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${seaFar}"/><stop offset="1" stop-color="${seaNear}"/></linearGradient>`
-    + `<filter id="soft" x="-50%" y="-50%" width="200%" height="200%"><feGaussianBlur stdDeviation="${f(4 * u)}"/></filter></defs>`,
-    `<rect x="${f(X0)}" y="${f(-0.5 * H)}" width="${f(2 * W)}" height="${f(horizon + 0.5 * H)}" fill="url(#sky)"/>`,
-    `<rect x="${f(X0)}" y="${f(horizon)}" width="${f(2 * W)}" height="${f(1.5 * H - horizon)}" fill="url(#sea)"/>`,
+    // Soft glare and spray: a radial fade is far cheaper for librsvg than a blur filter.
+    + `<radialGradient id="soft"><stop offset="0.3" stop-color="#f4f6f6"/><stop offset="1" stop-color="#f4f6f6" stop-opacity="0"/></radialGradient></defs>`,
+    `<rect x="${f(X0)}" y="${f(Y0)}" width="${f(X1 - X0)}" height="${f(Math.max(0, horizon - Y0))}" fill="url(#sky)"/>`,
+    `<rect x="${f(X0)}" y="${f(horizon)}" width="${f(X1 - X0)}" height="${f(Y1 - horizon)}" fill="url(#sea)"/>`,
   ];
+  // A sine-like wave as a chain of smooth quadratic arcs (far fewer path points than sampling a sine).
   const wave = (y: number, amp: number, length: number, phase: number, colour: string, opacity: number, width: number, from = X0, to = X1): string => {
-    const pts: string[] = [];
-    for (let x = from; x <= to; x += length / 6) pts.push(`${f(x)} ${f(y + amp * Math.sin(((x - from) / length) * 2 * Math.PI + phase))}`);
-    return `<path d="M${pts.join('L')}" fill="none" stroke="${colour}" stroke-opacity="${opacity.toFixed(2)}" stroke-width="${f(width)}" stroke-linecap="round"/>`;
+    const start = from - phase * length;
+    const n = Math.ceil((to - start) / (length / 2));
+    return `<path d="M${f(start)} ${f(y)}q${f(length / 4)} ${f(-2 * amp)} ${f(length / 2)} 0${` t${f(length / 2)} 0`.repeat(n)}" fill="none" stroke="${colour}" stroke-opacity="${opacity.toFixed(2)}" stroke-width="${f(width)}" stroke-linecap="round"/>`;
   };
-  for (let i = 0, n = rng.int(10, 26); i < n; i++) {
-    const y = horizon + (1.5 * H - horizon) * rng.next() ** 1.4;
+  for (let i = 0, n = rng.int(8, 20); i < n; i++) {
+    const y = horizon + (Y1 - horizon) * rng.next() ** 1.4;
     const near = clamp((y - horizon) / H, 0.05, 1.5);
     const length = rng.uniform(18, 60) * u * (0.5 + near);
-    parts.push(wave(y, length * rng.uniform(0.04, 0.12), length, rng.uniform(0, 6.3),
+    parts.push(wave(y, length * rng.uniform(0.04, 0.12), length, rng.next(),
       rng.bool(0.6) ? hsl(seaHue, seaSat * 0.6, seaL + rng.uniform(15, 35)) : hsl(seaHue, seaSat, seaL * 0.6), rng.uniform(0.15, 0.5), length * rng.uniform(0.05, 0.12)));
   }
   for (let i = 0, n = rng.bool(0.5) ? rng.int(1, 4) : 0; i < n; i++) {
-    parts.push(`<ellipse cx="${f(rng.uniform(0, W))}" cy="${f(rng.uniform(Math.max(horizon, 0), H))}" rx="${f(rng.uniform(15, 50) * u)}" ry="${f(rng.uniform(3, 10) * u)}" fill="#fff" fill-opacity="${rng.uniform(0.25, 0.6).toFixed(2)}" filter="url(#soft)"/>`);
+    parts.push(`<ellipse cx="${f(rng.uniform(0, W))}" cy="${f(rng.uniform(Math.max(horizon, 0), H))}" rx="${f(rng.uniform(15, 50) * u)}" ry="${f(rng.uniform(3, 10) * u)}" fill="url(#soft)" fill-opacity="${rng.uniform(0.3, 0.8).toFixed(2)}"/>`);
   }
 
   parts.push(`<g transform="matrix(${m.map(f).join(' ')})">${animalSvg(species, look, a, marks, rng.uniform(0, 360), rng.uniform(0.1, 0.35))}</g>`);
@@ -177,7 +180,7 @@ export async function renderPhoto(species: string, look: Look, a: Anatomy, marks
   const foam = hsl(seaHue, seaSat * 0.3, rng.uniform(75, 92));
   for (let i = 0; i < 3; i++) {
     const length = rng.uniform(14, 30) * u;
-    parts.push(wave(waterY + i * 2.5 * u, length * 0.08, length, rng.uniform(0, 6.3), i === 0 ? foam : seaNear, i === 0 ? rng.uniform(0.4, 0.8) : 0.9, (i === 0 ? 2 : 3) * u, pre.x0 - 20 * u, pre.x1 + 20 * u));
+    parts.push(wave(waterY + i * 2.5 * u, length * 0.08, length, rng.next(), i === 0 ? foam : seaNear, i === 0 ? rng.uniform(0.4, 0.8) : 0.9, (i === 0 ? 2 : 3) * u, pre.x0 - 20 * u, pre.x1 + 20 * u));
   }
   if (rng.bool(0.25)) {
     const sx = rng.uniform(pre.x0, pre.x1);
@@ -185,19 +188,17 @@ export async function renderPhoto(species: string, look: Look, a: Anatomy, marks
     const spread = 0.25 * Math.max(pre.x1 - pre.x0, pre.y1 - pre.y0);
     const drops: string[] = [];
     for (let i = 0, n = rng.int(6, 15); i < n; i++) {
-      drops.push(`<circle cx="${f(sx + rng.normal(0, spread * 0.5))}" cy="${f(sy + rng.normal(0, spread * 0.35))}" r="${f(rng.uniform(0.03, 0.09) * W)}" fill-opacity="${rng.uniform(0.55, 0.95).toFixed(2)}"/>`);
+      drops.push(`<circle cx="${f(sx + rng.normal(0, spread * 0.5))}" cy="${f(sy + rng.normal(0, spread * 0.35))}" r="${f(rng.uniform(0.3, 0.8) * spread)}" fill-opacity="${rng.uniform(0.6, 1).toFixed(2)}"/>`);
     }
-    parts.push(`<g fill="#f4f6f6" filter="url(#soft)">${drops.join('')}</g>`);
+    parts.push(`<g fill="url(#soft)">${drops.join('')}</g>`);
   }
 
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><g transform="rotate(${roll.toFixed(2)} ${W / 2} ${H / 2})">${parts.join('')}</g></svg>`;
-  const contrast = rng.uniform(0.8, 1.2);
+  // Lighting: a veil of haze (lighter, flatter) or shade (darker) over the whole frame; an overlay
+  // costs librsvg one blend, where sharp's modulate/linear would each add a colour-space pass.
+  const veil = rng.bool(0.5) ? `<rect x="${f(X0)}" y="${f(Y0)}" width="${f(X1 - X0)}" height="${f(Y1 - Y0)}" fill="${rng.bool(0.5) ? '#dfe3e6' : '#000'}" fill-opacity="${rng.uniform(0.05, 0.35).toFixed(2)}"/>` : '';
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"><g transform="rotate(${roll.toFixed(2)} ${W / 2} ${H / 2})">${parts.join('')}${veil}</g></svg>`;
   let img = sharp(Buffer.from(svg)).removeAlpha();
   if (rng.bool(0.3)) img = img.blur(Math.max(0.3, rng.uniform(0.4, 1.4) * u));
-  const jpeg = await img
-    .modulate({ brightness: rng.uniform(0.75, 1.25), saturation: rng.uniform(0.7, 1.2) })
-    .linear(contrast, 128 * (1 - contrast))
-    .jpeg({ quality: rng.int(60, 96) })
-    .toBuffer();
+  const jpeg = await img.jpeg({ quality: rng.int(60, 96) }).toBuffer();
   return { jpeg, width: W, height: H, box };
 }

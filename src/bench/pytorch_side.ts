@@ -1,0 +1,71 @@
+// Runs the PyTorch half of a benchmark in a Python process that waits for a newline before each
+// timed round, so finprint and PyTorch rounds alternate and share the machine's noise fairly.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** Debian's python3-torch lives in /usr/bin/python3, which may not be the first python3 on PATH. */
+export function findTorchPython(): string {
+  const candidates = [process.env.FINPRINT_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
+  for (const py of candidates) {
+    const r = spawnSync(py, ['-c', 'import torch, torchvision; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return py;
+  }
+  throw new Error(
+    'PyTorch is needed for the side-by-side benchmark but no python3 with torch and torchvision was found ' +
+      `(tried ${candidates.join(', ')}). Install it with: apt-get install python3-torch python3-torchvision ` +
+      '(or set FINPRINT_PYTHON to a python that has them)',
+  );
+}
+
+/** The path of a script shipped in the repository's bench/ folder. */
+export function benchScript(name: string): string {
+  return fileURLToPath(new URL(`../../../bench/${name}`, import.meta.url));
+}
+
+export class PyTorchSide {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: Interface;
+  private readonly pending: ((line: string) => void)[] = [];
+  private readonly queued: string[] = [];
+  private stderr = '';
+  private exited: string | undefined;
+
+  constructor(script: string, args: string[]) {
+    this.child = spawn(findTorchPython(), [benchScript(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.lines = createInterface({ input: this.child.stdout });
+    this.lines.on('line', (line) => {
+      const waiter = this.pending.shift();
+      if (waiter) waiter(line);
+      else this.queued.push(line);
+    });
+    this.child.on('exit', (code) => {
+      this.exited = `the PyTorch benchmark (${script}) exited with code ${code}: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+      for (const w of this.pending.splice(0)) w('');
+    });
+  }
+
+  /** Runs one timed round on the Python side and returns its JSON result. */
+  async round<T>(): Promise<T> {
+    if (this.exited) throw new Error(this.exited);
+    const line = this.queued.shift() ?? (await new Promise<string>((resolve) => {
+      this.pending.push(resolve);
+      this.child.stdin.write('\n');
+    }));
+    if (!line) throw new Error(this.exited ?? 'the PyTorch benchmark stopped');
+    return JSON.parse(line) as T;
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
+}
+
+/** Median of a list of numbers: robust to one noisy round on a shared machine. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

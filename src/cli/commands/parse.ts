@@ -1,0 +1,14 @@
+import { InvalidArgumentError } from 'commander';
+
+/** commander argument parsers that reject junk with a message naming what was expected. */
+export function intArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`Expected an integer but received "${value}".`);
+  return n;
+}
+
+export function numberArg(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`Expected a number but received "${value}".`);
+  return n;
+}

@@ -1,0 +1,56 @@
+// Reading the timm reference fixtures (test/fixtures/timm, made by tools/make_timm_fixtures.py):
+// a model's state dict plus its eval-mode outputs, and the full-size key manifests.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadSafetensors } from '../../src/io/safetensors.js';
+import type { StateDict } from '../../src/nn/index.js';
+import type { Tensor } from '../../src/torch/index.js';
+
+const dir = fileURLToPath(new URL('../../../test/fixtures/timm/', import.meta.url)); // from dist/test/models
+
+export interface TimmFixture {
+  stateDict: StateDict;
+  input: Tensor;
+  features: Tensor;
+  preLogits: Tensor;
+  logits: Tensor;
+}
+
+/** Splits `<name>.safetensors` into the state dict and the `__input__`/`__features__`/... outputs (as float32). */
+export async function loadFixture(name: string): Promise<TimmFixture> {
+  const all = await loadSafetensors(`${dir}${name}.safetensors`);
+  const take = (key: string): Tensor => {
+    const t = all.get(key);
+    if (!t) throw new Error(`fixture ${name} lacks ${key}`);
+    all.delete(key);
+    return t;
+  };
+  const [input, features, preLogits, logits] = ['__input__', '__features__', '__pre_logits__', '__logits__'].map(take) as [Tensor, Tensor, Tensor, Tensor];
+  return { stateDict: all, input, features, preLogits, logits };
+}
+
+export interface KeysManifest {
+  model: string;
+  pretrained_cfg: Record<string, unknown>;
+  num_params: number;
+  state_dict: Record<string, { shape: number[]; dtype: string }>;
+}
+
+/** `<model>.keys.json`: the full-size model's state-dict keys, shapes and dtypes, and its pretrained_cfg. */
+export function loadManifest(model: string): KeysManifest {
+  return JSON.parse(readFileSync(`${dir}${model}.keys.json`, 'utf8')) as KeysManifest;
+}
+
+/** max |actual − expected| / max |expected|, after checking the shapes agree. */
+export function maxRelDiff(actual: Tensor, expected: Tensor): number {
+  if (actual.shape.join() !== expected.shape.join()) throw new Error(`shape [${actual.shape.join(', ')}] differs from the reference [${expected.shape.join(', ')}]`);
+  const a = actual.toFloat32Array();
+  const e = expected.toFloat32Array();
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < e.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - e[i]!));
+    scale = Math.max(scale, Math.abs(e[i]!));
+  }
+  return diff / scale;
+}
