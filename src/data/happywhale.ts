@@ -127,8 +127,8 @@ export async function readCompetition(dir: string, options: ReadOptions = {}): P
     }
   });
   progress.done();
-  // Concurrent checks finish in any order; sort so reports are stable.
-  issues.sort((a, b) => a.file.localeCompare(b.file) || (a.row ?? 0) - (b.row ?? 0));
+  // Concurrent checks finish in any order; sort (by code point, not locale) so reports are stable.
+  issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.row ?? 0) - (b.row ?? 0)));
 
   const { rows, report } = normaliseSpecies(rawRows.filter((r) => !bad.has(r.path)), options.speciesMapping ?? SPECIES_FIXES);
   return {

@@ -48,15 +48,17 @@ export class BatchLoader implements AsyncIterable<Batch> {
     return this.dropLast ? Math.floor(this.samples.length / this.batchSize) : Math.ceil(this.samples.length / this.batchSize);
   }
 
-  async *epoch(epoch = 0): AsyncGenerator<Batch> {
+  /** The batches of one epoch; from `startBatch` on when resuming mid-epoch (same order and augmentations). */
+  async *epoch(epoch = 0, startBatch = 0): AsyncGenerator<Batch> {
     checkInteger('epoch', epoch, 0);
+    checkInteger('startBatch', startBatch, 0);
     const order = this.samples.map((_, i) => i);
     if (this.shuffle) Rng.from(this.seed, 'order', epoch).shuffle(order);
     const chunks: number[][] = [];
     for (let k = 0; k < this.length; k++) chunks.push(order.slice(k * this.batchSize, (k + 1) * this.batchSize));
     const limit = createLimiter(this.concurrency);
     const pending: Promise<Batch>[] = [];
-    let next = 0;
+    let next = Math.min(startBatch, chunks.length);
     const start = (): void => {
       const idx = chunks[next++]!;
       const rngFor = this.augment ? (i: number) => Rng.from(this.seed, 'augment', epoch, idx[i]!) : undefined;

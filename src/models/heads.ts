@@ -76,7 +76,7 @@ export class GeM extends Module {
     super();
     const p = options.p ?? 3;
     if (typeof p !== 'number' || !(p > 0) || !Number.isFinite(p)) throw invalidParameterError('p', 'a positive number', p);
-    this.p = this.registerParameter('p', full([1], p));
+    this.p = this.registerParameter('p', full([1], p, { dtype: 'float32' }));
     this.eps = checkNumber('eps', options.eps ?? 1e-6, 0);
   }
 

@@ -2,3 +2,7 @@
 export * from './backbone.js';
 export * from './registry.js';
 import './levit.js';
+import './vgg.js';
+import './inception_v3.js';
+import './efficientnet.js';
+import './coatnet.js';

@@ -173,3 +173,27 @@ export class ClassifierHead extends nn.Module {
     return this.useConv ? logits.flatten(1) : logits;
   }
 }
+
+// ---- channels-first norm, channel rounding ----
+
+/** timm's LayerNorm2d: LayerNorm over the channels of an NCHW map (permuted to NHWC and back, as timm does). */
+export class LayerNorm2d extends nn.LayerNorm {
+  constructor(numChannels: number, options: { eps?: number } = {}) {
+    super(numChannels, { eps: options.eps ?? 1e-6 });
+  }
+
+  override forward(x: Tensor): Tensor {
+    const nhwc = x.permute(0, 2, 3, 1);
+    const y = super.forward(nhwc);
+    const out = y.permute(0, 3, 1, 2);
+    nhwc.dispose();
+    y.dispose(); // out is a view of it
+    return out;
+  }
+}
+
+/** timm's make_divisible: rounds a width to a multiple of divisor, losing at most 10%. */
+export function makeDivisible(v: number, divisor = 8, minValue = divisor): number {
+  const rounded = Math.max(minValue, Math.floor((v + divisor / 2) / divisor) * divisor);
+  return rounded < 0.9 * v ? rounded + divisor : rounded;
+}

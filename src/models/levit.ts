@@ -77,19 +77,19 @@ class NormLinear extends nn.Module {
   }
 }
 
-/** Four stride-2 ConvNorms with Hardswish between them (none after the last): 224 -> 14. */
+/** Four stride-2 ConvNorms, 3 -> C/8 -> C/4 -> C/2 -> C: 224 -> 14. */
 class Stem16 extends nn.Module {
-  readonly conv1: ConvNorm;
-  readonly later: ConvNorm[];
+  readonly convs: ConvNorm[];
 
   constructor(inChs: number, outChs: number) {
     super();
-    this.conv1 = this.registerModule('conv1', new ConvNorm(inChs, outChs / 8));
-    this.later = [[8, 4], [4, 2], [2, 1]].map(([from, to], i) => this.registerModule(`conv${i + 2}`, new ConvNorm(outChs / from!, outChs / to!)));
+    const widths = [inChs, outChs / 8, outChs / 4, outChs / 2, outChs];
+    this.convs = widths.slice(1).map((w, i) => this.registerModule(`conv${i + 1}`, new ConvNorm(widths[i]!, w)));
   }
 
   override forward(x: Tensor): Tensor {
-    return torch.tidy(() => this.later.reduce((h, conv) => conv.forward(F.hardswish(h)), this.conv1.forward(x)));
+    // Hardswish between the convs (timm's act1..act3), none after the last.
+    return torch.tidy(() => this.convs.slice(1).reduce((h, conv) => conv.forward(F.hardswish(h)), this.convs[0]!.forward(x)));
   }
 }
 
@@ -145,6 +145,7 @@ abstract class BiasedAttention extends nn.Module {
   protected attend(q: Tensor, k: Tensor, v: Tensor): Tensor {
     const [queries, keys] = this.attentionBiasIdxs.shape as [number, number];
     const bias = this.attentionBiases.indexSelect(1, this.attentionBiasIdxs.flatten()).view(this.numHeads, queries, keys);
+    // (q kᵀ)·scale + bias, softmax, @ v: the product is scaled, as timm's LeViT does.
     const out = F.scaledDotProductAttention(q, k, v, { scale: this.scale, bias });
     return this.proj.forward(out.transpose(1, 2).reshape(q.size(0), queries, this.numHeads * this.valDim));
   }

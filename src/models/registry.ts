@@ -4,6 +4,8 @@ import type { Backbone, PretrainedCfg } from './backbone.js';
 export interface ModelOptions {
   /** Classifier outputs; 0 builds the model without a classifier (features and pre-logits only). */
   numClasses?: number;
+  /** Input size for models whose attention tables depend on it (LeViT, CoAtNet); default the pretrained one. */
+  imgSize?: number;
 }
 
 export interface ModelEntry {
@@ -38,5 +40,5 @@ export function createModel(name: string, options: ModelOptions = {}): Backbone 
   const e = modelEntry(name);
   const numClasses = options.numClasses ?? e.pretrainedCfg.numClasses;
   if (!Number.isInteger(numClasses) || numClasses < 0) throw new RangeError(`createModel: numClasses must be a non-negative integer, got ${String(numClasses)}`);
-  return e.create({ numClasses });
+  return e.create({ numClasses, ...(options.imgSize !== undefined ? { imgSize: options.imgSize } : {}) });
 }

@@ -1,7 +1,7 @@
 // The Module base class, as PyTorch's torch.nn.Module: parameters, buffers and child modules are
 // registered under names, in order, so state-dict keys come out exactly as PyTorch/timm write them
 // (`blocks.0.conv.weight`, `bn.running_mean`, `bn.num_batches_tracked`).
-import { isFloating, keep, noGrad, type DType, type Tensor } from '../torch/index.js';
+import { isFloating, keep, noGrad, tidy, type DType, type Tensor } from '../torch/index.js';
 import { dtypeCode } from '../torch/dtype.js';
 import { callRaw } from '../torch/ops.js';
 
@@ -226,17 +226,16 @@ export abstract class Module {
    */
   to(target: DType | string): this {
     const isDType = isDTypeName(target);
-    noGrad(() => {
-      for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
-        if (isDType && !isFloating(t.dtype)) continue;
-        setData(t, t.detach().to(target));
-        const g = t.grad;
-        if (g) {
-          t.grad = g.to(target);
-          g.dispose();
+    noGrad(() =>
+      tidy(() => {
+        for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
+          if (isDType && !isFloating(t.dtype)) continue;
+          callRaw('aten::set_data', [t, t.detach().to(target)]);
+          const g = t.grad;
+          if (g) t.grad = g.to(target);
         }
-      }
-    });
+      }),
+    );
     return this;
   }
 
@@ -253,11 +252,6 @@ function isDTypeName(s: string): s is DType {
   } catch {
     return false;
   }
-}
-
-function setData(t: Tensor, data: Tensor): void {
-  callRaw('aten::set_data', [t, data]);
-  data.dispose();
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -2,7 +2,7 @@
 // the step count and each group's base LR, so a schedule resumes exactly from its state dict.
 // A schedule counts in whatever unit step() is called for: once per batch (per-step schedules)
 // or once per epoch.
-import { checkInteger, checkNumber, checkOneOf } from '../util/check.js';
+import { checkInteger, checkNumber, checkOneOf, invalidParameterError } from '../util/check.js';
 import type { Hyper, Optimizer, ParamGroup } from './optimizer.js';
 
 /** A scheduler's state dict: plain JSON. */
@@ -188,8 +188,8 @@ export class OneCycleLR extends LRScheduler {
     this.cycleMomentum = options.cycleMomentum ?? true;
     this.baseMomentum = checkNumber('baseMomentum', options.baseMomentum ?? 0.85, 0);
     this.maxMomentum = checkNumber('maxMomentum', options.maxMomentum ?? 0.95, 0);
-    this.divFactor = checkNumber('divFactor', options.divFactor ?? 25, Number.MIN_VALUE);
-    this.finalDivFactor = checkNumber('finalDivFactor', options.finalDivFactor ?? 1e4, Number.MIN_VALUE);
+    this.divFactor = positive('divFactor', options.divFactor ?? 25);
+    this.finalDivFactor = positive('finalDivFactor', options.finalDivFactor ?? 1e4);
     const n = this.totalSteps;
     this.phases = options.threePhase
       ? [
@@ -243,4 +243,9 @@ export class OneCycleLR extends LRScheduler {
       else g.momentum = m;
     }
   }
+}
+
+function positive(name: string, v: number): number {
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw invalidParameterError(name, 'a positive number', v);
+  return v;
 }

@@ -11,7 +11,7 @@
 import type { Backbone } from '../models/backbone.js';
 import { Module } from '../nn/index.js';
 import { isFloating, tidy, type Tensor } from '../torch/index.js';
-import { checkInteger, checkNumber } from '../util/check.js';
+import { checkNumber } from '../util/check.js';
 
 /** How much of the backbone trains: 0 freezes it all, N the top N blocks, 'all' nothing frozen. */
 export type TrainableBlocks = number | 'all';
@@ -25,17 +25,17 @@ export interface FreezeSummary {
 
 /**
  * The backbone's modules that stay frozen. A module inside block i has level i; a module outside
- * every block (stem, final conv/norm, classifier, a downsample between stages) takes the level of
- * the next block after it in registration order, or blocks.length after the last block. Levels
- * below blocks.length - N freeze: so the top N blocks train together with everything above them,
- * and the stem trains only when every block does.
+ * every block (stem, a downsample between stages) takes the level of the next block after it in
+ * registration order, and one after the last block (final conv/norm, classifier) the last block's.
+ * Levels below blocks.length - N freeze: so the top N blocks train together with everything above
+ * them and what leads into them; N = blocks.length (stem included) is the same as 'all'.
  */
 export function frozenModules(backbone: Backbone, trainable: TrainableBlocks): Set<Module> {
   const blocks = backbone.blocks();
-  const cut = trainable === 'all' ? 0 : blocks.length - checkTrainable(trainable, blocks.map((b) => b.name));
+  const cut = trainable === 'all' ? -Infinity : blocks.length - checkTrainable(trainable, blocks.map((b) => b.name));
   const blockOf = (name: string): number => blocks.findIndex((b) => name === b.name || name.startsWith(`${b.name}.`));
   const frozen = new Set<Module>();
-  let next = blocks.length;
+  let next = blocks.length - 1;
   // Walking the pre-order backwards, the last block seen is the next one after the current module.
   for (const [name, m] of backbone.namedModules().reverse()) {
     const b = blockOf(name);
@@ -82,12 +82,12 @@ export function applyFreeze(backbone: Backbone, trainable: TrainableBlocks): Fre
  * keeps the frozen BatchNorm layers in eval mode. Call train()/eval() on this model itself: a
  * parent module's train() sets its children's flags directly and would bypass the override.
  */
-export class TransferModel<H extends Module = Module> extends Module {
-  readonly backbone: Backbone;
+export class TransferModel<H extends Module = Module, B extends Backbone = Backbone> extends Module {
+  readonly backbone: B;
   readonly head: H;
   private trainable: TrainableBlocks;
 
-  constructor(backbone: Backbone, head: H, options: { trainableBlocks?: TrainableBlocks } = {}) {
+  constructor(backbone: B, head: H, options: { trainableBlocks?: TrainableBlocks } = {}) {
     super();
     this.backbone = this.registerModule('backbone', backbone);
     this.head = this.registerModule('head', head);
@@ -168,11 +168,4 @@ export function countParameters(model: Module): ParameterCounts {
   let stats = 0;
   for (const t of model.stateDict().values()) if (!params.has(t) && isFloating(t.dtype)) stats += t.numel;
   return { total: trainable + frozen + stats, trainable, nonTrainable: frozen + stats };
-}
-
-/** Validates a trainableBlocks value coming from a config or the CLI ('all' or a count). */
-export function parseTrainableBlocks(value: string | number): TrainableBlocks {
-  if (value === 'all') return 'all';
-  const n = typeof value === 'number' ? value : Number(value);
-  return checkInteger('trainableBlocks', n, 0);
 }

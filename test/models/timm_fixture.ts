@@ -7,6 +7,8 @@ import type { StateDict } from '../../src/nn/index.js';
 import type { Tensor } from '../../src/torch/index.js';
 
 const dir = fileURLToPath(new URL('../../../test/fixtures/timm/', import.meta.url)); // from dist/test/models
+/** The large fixtures (full-size inception_v3 and efficientnet_b0, F16 weights) live only in ../shared next to the repo. */
+export const sharedFixtureDir = fileURLToPath(new URL('../../../../shared/fixtures/timm/', import.meta.url));
 
 export interface TimmFixture {
   stateDict: StateDict;
@@ -16,9 +18,12 @@ export interface TimmFixture {
   logits: Tensor;
 }
 
-/** Splits `<name>.safetensors` into the state dict and the `__input__`/`__features__`/... outputs (as float32). */
-export async function loadFixture(name: string): Promise<TimmFixture> {
-  const all = await loadSafetensors(`${dir}${name}.safetensors`);
+/**
+ * Splits `<name>.safetensors` into the state dict and the `__input__`/`__features__`/... outputs,
+ * all floats as float32 (F16 weights are upcast; the reference ran on the F16-rounded values).
+ */
+export async function loadFixture(name: string, options: { dir?: string } = {}): Promise<TimmFixture> {
+  const all = await loadSafetensors(`${options.dir ?? dir}${name}.safetensors`, { dtype: 'float32' });
   const take = (key: string): Tensor => {
     const t = all.get(key);
     if (!t) throw new Error(`fixture ${name} lacks ${key}`);
@@ -53,4 +58,9 @@ export function maxRelDiff(actual: Tensor, expected: Tensor): number {
     scale = Math.max(scale, Math.abs(e[i]!));
   }
   return diff / scale;
+}
+
+/** A model's state dict in the manifest's form, for comparing names, shapes and dtypes. */
+export function stateDictSpec(sd: StateDict): Record<string, { shape: number[]; dtype: string }> {
+  return Object.fromEntries([...sd].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
 }

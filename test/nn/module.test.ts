@@ -251,9 +251,11 @@ test('requiresGrad_, zeroGrad, apply, to and dispose act on the whole tree', () 
   assert.deepEqual(visited, ['Conv2d', 'BatchNorm2d', 'ReLU', 'Block']);
 
   const weight = net.convStem.weight;
+  tidy(() => net.forward(randn([1, 3, 7, 7])).sum().backward());
   net.to('float64');
   assert.equal(net.convStem.weight, weight);
   assert.equal(weight.dtype, 'float64');
+  assert.equal(net.blocks.get(1).conv.weight.grad!.dtype, 'float64', 'gradients are converted too');
   assert.equal(net.stateDict().get('blocks.0.bn.num_batches_tracked')!.dtype, 'int64', 'integer buffers keep their dtype');
   assert.equal(net.forward(randn([1, 3, 7, 7], { dtype: 'float64' })).dtype, 'float64');
 

@@ -1,7 +1,19 @@
 import type { Command } from 'commander';
+import { register as bench } from './bench.js';
 import { register as doctor } from './doctor.js';
+import { register as eda } from './eda.js';
+import { register as models } from './models.js';
+import { register as synth } from './synth.js';
+import { register as train } from './train.js';
+import { register as weights } from './weights.js';
 
 /** Each command lives in its own module under ./ and registers itself here. */
 export function registerCommands(program: Command): void {
   doctor(program);
+  synth(program);
+  eda(program);
+  bench(program);
+  models(program);
+  weights(program);
+  train(program);
 }

@@ -1,0 +1,65 @@
+// Exact cosine k-nearest-neighbour search of L2-normalised embeddings against a gallery, in
+// query blocks (one matmul + topk each on the engine), collapsed to the best similarity per
+// individual.
+import * as torch from '../torch/index.js';
+
+export interface Candidate {
+  /** Individual id. */
+  id: string;
+  /** Best cosine similarity of any of its gallery photos. */
+  score: number;
+  /** Row of that best photo in the gallery. */
+  galleryIndex: number;
+}
+
+export interface SearchOptions {
+  /** Gallery neighbours looked at per query; more finds more distinct individuals. */
+  neighbours?: number;
+  /** Distinct individuals returned per query. */
+  topIndividuals?: number;
+  /** Queries per matmul block (bounds memory: block x gallery floats). */
+  blockSize?: number;
+}
+
+/**
+ * For every query row, the best-matching individuals, most similar first.
+ * `galleryIds[j]` is the individual of gallery row j.
+ */
+export function searchGallery(queries: torch.Tensor, gallery: torch.Tensor, galleryIds: readonly string[], options: SearchOptions = {}): Candidate[][] {
+  const [nq, d] = queries.shape as [number, number];
+  const [ng, dg] = gallery.shape as [number, number];
+  if (queries.ndim !== 2 || gallery.ndim !== 2 || d !== dg) {
+    throw new RangeError(`searchGallery: expected queries [n, d] and gallery [m, d], got [${queries.shape.join(', ')}] and [${gallery.shape.join(', ')}]`);
+  }
+  if (galleryIds.length !== ng) throw new RangeError(`searchGallery: ${galleryIds.length} gallery ids for ${ng} gallery rows`);
+  const top = options.topIndividuals ?? 5;
+  const k = Math.min(ng, options.neighbours ?? Math.max(50, top * 10));
+  const block = options.blockSize ?? 2048;
+  const out: Candidate[][] = [];
+  if (ng === 0) return queries.shape[0] ? Array.from({ length: nq }, () => []) : [];
+  torch.noGrad(() => {
+    const gt = gallery.transpose(0, 1).contiguous();
+    for (let start = 0; start < nq; start += block) {
+      const { values, indices } = torch.tidy(() => queries.narrow(0, start, Math.min(block, nq - start)).matmul(gt).topk(k, 1));
+      const v = values.toFloat32Array();
+      const idx = indices.data() as BigInt64Array;
+      values.dispose();
+      indices.dispose();
+      const rows = v.length / k;
+      for (let r = 0; r < rows; r++) {
+        const seen = new Set<string>();
+        const cands: Candidate[] = [];
+        for (let j = r * k; j < (r + 1) * k && cands.length < top; j++) {
+          const g = Number(idx[j]);
+          const id = galleryIds[g]!;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          cands.push({ id, score: v[j]!, galleryIndex: g });
+        }
+        out.push(cands);
+      }
+    }
+    gt.dispose();
+  });
+  return out;
+}

@@ -1,0 +1,283 @@
+// Pretrained weights from the Hugging Face hub (or a mirror) into a local cache:
+//   <cache>/<owner>/<repo>/model.safetensors       the checkpoint, only ever complete
+//   <cache>/<owner>/<repo>/model.safetensors.json  what was downloaded: url, size, sha256
+// Downloads go to model.safetensors.partial and resume from it with an HTTP Range request, so a
+// 500 MB checkpoint survives a dropped connection. The size is checked against Content-Length /
+// Content-Range, the sha256 against the hub's X-Linked-ETag (or ETag, or a given hash), and the
+// header must parse as safetensors, all before the rename that makes the file visible.
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { invalidParameterError } from '../util/check.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { Progress } from '../util/progress.js';
+import { readSafetensorsHeader } from './safetensors.js';
+
+export const DEFAULT_HUB_URL = 'https://huggingface.co';
+const FILE = 'model.safetensors';
+const SHA256 = /^[0-9a-f]{64}$/;
+const MIB = 1 << 20;
+
+/** The hub base URL: FINPRINT_HUB_URL (a mirror) or huggingface.co. */
+export function hubBaseUrl(): string {
+  return (process.env.FINPRINT_HUB_URL || DEFAULT_HUB_URL).replace(/\/+$/, '');
+}
+
+/** The weights cache: $FINPRINT_CACHE/weights, by default ~/.cache/finprint/weights. */
+export function weightsCacheDir(): string {
+  return join(process.env.FINPRINT_CACHE || join(homedir(), '.cache', 'finprint'), 'weights');
+}
+
+/** Where a repository's checkpoint lives in the cache. */
+export function cachedWeightsPath(repo: string, cacheDir = weightsCacheDir()): string {
+  return join(cacheDir, ...checkRepo(repo).split('/'), FILE);
+}
+
+export interface PullOptions {
+  /** Hub base URL (default: hubBaseUrl()). */
+  hubUrl?: string;
+  /** Cache folder (default: weightsCacheDir()). */
+  cacheDir?: string;
+  /** Expected sha256 (hex); otherwise the hub's X-Linked-ETag/ETag when it is a sha256. */
+  sha256?: string;
+  /** Download again even if the cache has the file. */
+  force?: boolean;
+  /** Resumed attempts after a dropped connection (default 3). */
+  retries?: number;
+  /** No progress bar or messages. */
+  quiet?: boolean;
+}
+
+export interface PullResult {
+  repo: string;
+  path: string;
+  size: number;
+  /** The file's sha256 (undefined only for a cached file without a record). */
+  sha256: string | undefined;
+  /** What the hash was checked against. */
+  verifiedAgainst: 'hub' | 'option' | 'nothing';
+  /** The file was already in the cache; nothing was downloaded. */
+  cached: boolean;
+}
+
+interface DownloadRecord {
+  repo: string;
+  url: string;
+  size: number;
+  sha256: string;
+  verifiedAgainst: PullResult['verifiedAgainst'];
+  downloadedAt: string;
+}
+
+/** Downloads `<hub>/<repo>/resolve/main/model.safetensors` into the cache (resumable, verified). */
+export async function pullWeights(repo: string, options: PullOptions = {}): Promise<PullResult> {
+  checkRepo(repo);
+  const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
+  const retries = options.retries ?? 3;
+  if (!Number.isInteger(retries) || retries < 0) throw invalidParameterError('retries', 'a non-negative integer', retries);
+  const path = cachedWeightsPath(repo, options.cacheDir);
+  const url = `${(options.hubUrl ?? hubBaseUrl()).replace(/\/+$/, '')}/${repo}/resolve/main/${FILE}`;
+
+  if (!options.force && (await sizeOf(path)) !== undefined) return fromCache(repo, path, expected);
+  await mkdir(dirname(path), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const done = await download(url, path, repo, expected, options.quiet ?? false);
+      const record: DownloadRecord = { repo, url, size: done.size, sha256: done.sha256, verifiedAgainst: done.verifiedAgainst, downloadedAt: new Date().toISOString() };
+      await writeFileAtomic(`${path}.json`, `${JSON.stringify(record, null, 1)}\n`);
+      return { repo, path, size: done.size, sha256: done.sha256, verifiedAgainst: done.verifiedAgainst, cached: false };
+    } catch (err) {
+      if (!(err instanceof Interrupted) || attempt >= retries) throw err;
+      if (!options.quiet) process.stderr.write(`${err.message}; resuming (retry ${attempt + 1} of ${retries})\n`);
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+  }
+}
+
+/** A download cut short; the .partial file keeps what arrived, for the next attempt to resume. */
+class Interrupted extends Error {}
+
+async function download(url: string, path: string, repo: string, expected: string | undefined, quiet: boolean): Promise<{ size: number; sha256: string; verifiedAgainst: PullResult['verifiedAgainst'] }> {
+  const partial = `${path}.partial`;
+  const offset = (await sizeOf(partial)) ?? 0;
+  const { res, hubSha } = await get(url, offset > 0 ? { Range: `bytes=${offset}-` } : {});
+  if (res.status === 416) {
+    // The partial file is not a prefix of what the hub serves now (e.g. the repo was updated).
+    await res.body?.cancel();
+    await rm(partial, { force: true });
+    throw new Interrupted(`${url}: the hub refused to resume from byte ${offset}, so the partial download was discarded`);
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    const hint = res.status === 404 ? ': no model.safetensors there; check the model name and --tag' : res.status === 401 || res.status === 403 ? ': the repository needs credentials' : '';
+    throw new Error(`GET ${url} answered ${res.status} ${res.statusText}${hint}`);
+  }
+  const { start, total } = span(res, url);
+  if (start !== 0 && start !== offset) throw new Error(`GET ${url}: asked to resume at byte ${offset} but the server sent from byte ${start}`);
+
+  const hash = createHash('sha256');
+  if (start > 0) await hashFile(partial, hash);
+  const progress = new Progress({ total: total === undefined ? 0 : Math.ceil(total / MIB), label: `${repo} MiB`, quiet });
+  progress.tick(Math.floor(start / MIB));
+  const fh = await open(partial, start > 0 ? 'a' : 'w');
+  let received = start;
+  try {
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      await fh.write(chunk);
+      hash.update(chunk);
+      progress.tick(Math.floor((received + chunk.byteLength) / MIB) - Math.floor(received / MIB));
+      received += chunk.byteLength;
+    }
+    await fh.sync();
+  } catch (err) {
+    throw new Interrupted(`download of ${url} interrupted at ${received} of ${total ?? '?'} bytes (${describeError(err)}); run the command again to resume from ${partial}`);
+  } finally {
+    await fh.close();
+    progress.done();
+  }
+  if (total !== undefined && received !== total) {
+    if (received < total) throw new Interrupted(`download of ${url} ended at ${received} of ${total} bytes; run the command again to resume from ${partial}`);
+    await rm(partial, { force: true });
+    throw new Error(`download of ${url}: received ${received} bytes but the server announced ${total}; the download was discarded`);
+  }
+
+  const sha256 = hash.digest('hex');
+  const want = expected ?? hubSha;
+  if (want !== undefined && sha256 !== want) {
+    await rm(partial, { force: true });
+    throw new Error(`download of ${url}: sha256 mismatch: expected ${want} (${expected ? 'given' : "from the hub's ETag"}), got ${sha256}; the download was discarded`);
+  }
+  try {
+    await readSafetensorsHeader(partial);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw new Error(`download of ${url} is not a safetensors file (${(err as Error).message}); the download was discarded`);
+  }
+  await rename(partial, path);
+  return { size: received, sha256, verifiedAgainst: expected ? 'option' : hubSha ? 'hub' : 'nothing' };
+}
+
+/**
+ * GET with redirects followed by hand (the hub sends /resolve/ to a CDN), so that the hub's own
+ * X-Linked-ETag on the redirect, the file's sha256, is seen; the Range header goes along each hop.
+ */
+async function get(url: string, headers: Record<string, string>): Promise<{ res: Response; hubSha: string | undefined }> {
+  let current = url;
+  let hubSha: string | undefined;
+  for (let hop = 0; hop <= 10; hop++) {
+    let res: Response;
+    try {
+      res = await fetch(current, { headers, redirect: 'manual' });
+    } catch (err) {
+      throw new Error(
+        `cannot reach the weights hub: GET ${current} failed (${describeError(err)}). ` +
+          'Check the network, set FINPRINT_HUB_URL to a reachable mirror, or skip the download and pass --weights FILE with a local .safetensors checkpoint.',
+      );
+    }
+    hubSha ??= shaFromHeaders(res.headers);
+    const location = res.headers.get('location');
+    if (res.status < 300 || res.status >= 400 || !location) return { res, hubSha };
+    await res.body?.cancel();
+    current = new URL(location, current).href;
+  }
+  throw new Error(`GET ${url}: more than 10 redirects`);
+}
+
+/** The hub puts the LFS file's sha256 in X-Linked-ETag (and often ETag); a git sha1 or anything else is not one. */
+function shaFromHeaders(h: Headers): string | undefined {
+  for (const name of ['x-linked-etag', 'etag']) {
+    const v = h.get(name)?.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
+    if (v && SHA256.test(v)) return v;
+  }
+  return undefined;
+}
+
+/** Where the body starts in the file and the file's full size, from Content-Range or Content-Length. */
+function span(res: Response, url: string): { start: number; total: number | undefined } {
+  if (res.status === 206) {
+    const m = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+    if (!m) throw new Error(`GET ${url}: a partial response without a valid Content-Range (${res.headers.get('content-range')})`);
+    return { start: Number(m[1]), total: m[2] === '*' ? undefined : Number(m[2]) };
+  }
+  const length = res.headers.get('content-length');
+  return { start: 0, total: length === null ? undefined : Number(length) };
+}
+
+async function fromCache(repo: string, path: string, expected: string | undefined): Promise<PullResult> {
+  const record = await readRecord(path);
+  let sha256 = record?.sha256;
+  if (expected !== undefined) {
+    sha256 ??= await hashFile(path, createHash('sha256')).then((h) => h.digest('hex'));
+    if (sha256 !== expected) throw new Error(`${path}: cached file has sha256 ${sha256}, not the expected ${expected}; pull again with --force`);
+  }
+  return { repo, path, size: (await sizeOf(path))!, sha256, verifiedAgainst: expected ? 'option' : (record?.verifiedAgainst ?? 'nothing'), cached: true };
+}
+
+export interface CachedWeights {
+  repo: string;
+  path: string;
+  size: number;
+  /** From the download record; undefined for a file placed by hand. */
+  sha256: string | undefined;
+}
+
+/** The checkpoints in the cache, by repository name. */
+export async function listCachedWeights(cacheDir = weightsCacheDir()): Promise<CachedWeights[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(cacheDir, { recursive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: CachedWeights[] = [];
+  for (const entry of entries.filter((e) => e === FILE || e.endsWith(`${sep}${FILE}`)).sort()) {
+    const path = join(cacheDir, entry);
+    const repo = relative(cacheDir, dirname(path)).split(sep).join('/');
+    out.push({ repo, path, size: (await sizeOf(path)) ?? 0, sha256: (await readRecord(path))?.sha256 });
+  }
+  return out;
+}
+
+async function readRecord(path: string): Promise<DownloadRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(`${path}.json`, 'utf8')) as DownloadRecord;
+  } catch {
+    return undefined; // no record (a file copied in by hand) or an unreadable one: nothing known
+  }
+}
+
+async function hashFile(path: string, hash: Hash): Promise<Hash> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash;
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeError(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return cause ? `${e.message}: ${cause}` : String(e.message ?? err);
+}
+
+/** owner/name, each part letters, digits, '-', '_' or '.', and not a path trick like '..'. */
+function checkRepo(repo: string): string {
+  if (typeof repo !== 'string' || !/^[\w.-]+\/[\w.-]+$/.test(repo) || repo.split('/').some((p) => /^\.+$/.test(p))) {
+    throw invalidParameterError('repo', 'a hub repository "owner/name" such as "timm/vgg16.tv_in1k"', repo);
+  }
+  return repo;
+}
+
+function checkSha256(value: string): string {
+  const v = typeof value === 'string' ? value.toLowerCase() : value;
+  if (typeof v !== 'string' || !SHA256.test(v)) throw invalidParameterError('sha256', 'a sha256 of 64 hex digits', value);
+  return v;
+}

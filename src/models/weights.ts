@@ -1,0 +1,111 @@
+// Loading a pretrained checkpoint into a model, as timm's load_pretrained: safetensors in any float
+// dtype, the family's checkpoint filter (torchvision names -> timm names), and the classifier left
+// out when it is not wanted or does not fit the model's number of classes.
+import { loadSafetensors } from '../io/safetensors.js';
+import type { Module, StateDict } from '../nn/index.js';
+import type { Tensor } from '../torch/index.js';
+import { invalidParameterError } from '../util/check.js';
+import { Backbone } from './backbone.js';
+import { modelEntry } from './registry.js';
+
+export interface LoadWeightsOptions {
+  /**
+   * Leave the classifier out and keep the model's own (freshly initialised) one: true for the
+   * `classifier` prefixes, or a list of state-dict prefixes (e.g. ['head.fc']).
+   */
+  ignoreHead?: boolean | string[];
+  /**
+   * The checkpoint's classifier prefixes (pretrainedCfg.classifier). Needed for ignoreHead: true;
+   * also, when given, a classifier whose keys do not fit the model (another number of classes, or
+   * none) is left out automatically, as timm does when num_classes differs.
+   */
+  classifier?: string[];
+}
+
+export interface LoadWeightsReport {
+  /** Model keys loaded from the file. */
+  loaded: string[];
+  /** Checkpoint keys left out (under ignored head prefixes). */
+  ignored: string[];
+  /** Model keys left as they were (under ignored head prefixes). */
+  kept: string[];
+}
+
+/**
+ * Loads a safetensors checkpoint (F32/F16/BF16, converted to float32) into the model. The whole
+ * file must fit the model: any missing, unexpected or mis-shaped key outside the ignored head
+ * prefixes fails, listing them all, before anything is copied.
+ */
+export async function loadWeights(model: Module, file: string, options: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
+  if (typeof file !== 'string' || file === '') throw invalidParameterError('file', 'a path to a .safetensors file', file);
+  const classifier = checkPrefixes('classifier', options.classifier ?? []);
+  const named = Array.isArray(options.ignoreHead) ? checkPrefixes('ignoreHead', options.ignoreHead) : [];
+  if (options.ignoreHead === true && classifier.length === 0) {
+    throw new TypeError('loadWeights: ignoreHead: true needs the classifier prefixes (options.classifier, from the model\'s pretrainedCfg.classifier), or pass the prefixes as ignoreHead');
+  }
+  const raw = await loadSafetensors(file, { dtype: 'float32' });
+  const sd = model instanceof Backbone ? model.filterCheckpoint(raw) : raw;
+  try {
+    const own = model.stateDict();
+    let ignore = options.ignoreHead === true ? classifier : named;
+    if (ignore.length === 0 && classifier.length > 0 && !fits(sd, own, classifier)) ignore = classifier;
+    return load(model, file, sd, own, ignore);
+  } finally {
+    for (const t of new Set<Tensor>([...raw.values(), ...sd.values()])) t.dispose();
+  }
+}
+
+function load(model: Module, file: string, sd: StateDict, own: StateDict, ignore: string[]): LoadWeightsReport {
+  const under = underAny(ignore);
+  const source: StateDict = new Map([...sd].filter(([k]) => !under(k)));
+  // The model's own tensors stand in for its ignored keys, so loadStateDict's strict check (which
+  // throws before copying anything) reports exactly the problems outside the ignored prefixes;
+  // copying a tensor onto itself changes nothing.
+  const kept = [...own.keys()].filter(under);
+  for (const k of kept) source.set(k, own.get(k)!);
+  try {
+    model.loadStateDict(source, { strict: true });
+  } catch (err) {
+    const hint = ignore.length ? `ignored head prefixes: ${ignore.join(', ')}` : 'no head prefixes ignored; pass ignoreHead to leave the classifier out';
+    throw new Error(`loadWeights ${file}: the checkpoint does not fit the model (${hint})\n${(err as Error).message}`);
+  }
+  return { loaded: [...own.keys()].filter((k) => !under(k)), ignored: [...sd.keys()].filter(under), kept };
+}
+
+/** Whether every checkpoint key under the prefixes exists in the model with the same shape, and vice versa. */
+function fits(sd: StateDict, own: StateDict, prefixes: string[]): boolean {
+  const under = underAny(prefixes);
+  const theirs = [...sd.keys()].filter(under);
+  const ours = [...own.keys()].filter(under);
+  return theirs.length === ours.length && theirs.every((k) => own.has(k) && sameShape(own.get(k)!.shape, sd.get(k)!.shape));
+}
+
+/** A test for keys equal to one of the prefixes or below it (`head.fc` matches `head.fc.weight`, not `head.fc2.weight`). */
+function underAny(prefixes: string[]): (key: string) => boolean {
+  return (key) => prefixes.some((p) => key === p || key.startsWith(`${p}.`));
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function checkPrefixes(name: string, value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((p) => typeof p === 'string' && p !== '' && !p.endsWith('.'))) {
+    throw invalidParameterError(name, 'an array of state-dict prefixes such as "head.fc"', value);
+  }
+  return value;
+}
+
+/**
+ * The hub repository holding a model's weights: the registered default (pretrainedCfg.hfHubId,
+ * e.g. timm/vgg16.tv_in1k), or timm/<name>.<tag> for another tag, given as `tag` or timm-style in
+ * the name ('vgg16.tv_in1k'). With a tag the model need not be registered.
+ */
+export function hubRepo(name: string, tag?: string): string {
+  if (typeof name !== 'string' || !/^[\w-]+(\.[\w-]+)?$/.test(name)) throw invalidParameterError('name', "a model name such as 'vgg16' or 'vgg16.tv_in1k'", name);
+  if (tag !== undefined && !/^[\w-]+$/.test(tag)) throw invalidParameterError('tag', "a pretrained tag such as 'tv_in1k'", tag);
+  const [model, nameTag] = name.split('.') as [string, string | undefined];
+  if (nameTag !== undefined && tag !== undefined) throw new Error(`hubRepo: '${name}' already names tag '${nameTag}'; drop the tag '${tag}' or the one in the name`);
+  const t = tag ?? nameTag;
+  return t === undefined ? modelEntry(model).pretrainedCfg.hfHubId : `timm/${model}.${t}`;
+}

@@ -1,0 +1,93 @@
+// report.html of a training run: learning curves, learning rate, species confusion matrix,
+// the new_individual threshold curve, the resolved config and timing.
+import type { Labels } from '../train/tasks.js';
+import type { RunResult } from '../train/run.js';
+import { writePage, type Block, type Section } from './html.js';
+
+const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4d7c0f', '#be185d'];
+
+/** A line chart of some history columns against the epoch. */
+export function curveChart(title: string, series: { label: string; points: (number | undefined)[] }[], epochs: number[]): Block {
+  return {
+    kind: 'chart',
+    title,
+    config: {
+      type: 'line',
+      data: { labels: epochs, datasets: series.map((s, i) => ({ label: s.label, data: s.points, borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length], spanGaps: true })) },
+      options: { responsive: true, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'epoch' } } } },
+    },
+  };
+}
+
+export interface RunReportInput {
+  config: Record<string, unknown>;
+  result: RunResult;
+  labels: Labels;
+  task: string;
+}
+
+export async function writeRunReport(path: string, input: RunReportInput): Promise<void> {
+  const { result, labels } = input;
+  const h = result.history;
+  const epochs = h.map((r) => r.epoch!);
+  const metricNames = [...new Set(h.flatMap((r) => Object.keys(r)))].filter((k) => !['epoch', 'lr', 'seconds', 'step'].includes(k));
+  const losses = metricNames.filter((k) => k.includes('loss'));
+  const scores = metricNames.filter((k) => !k.includes('loss'));
+  const sections: Section[] = [
+    {
+      title: 'Result',
+      blocks: [
+        {
+          kind: 'stats',
+          items: [
+            ...Object.entries(result.final.logs).map(([k, v]) => [k, v] as const),
+            ['best epoch', result.bestEpoch],
+            ['time', `${result.seconds.toFixed(1)} s`],
+            ['training img/s', result.imagesPerSecond.toFixed(1)],
+            ['parameters', result.parameters.total],
+            ...(result.final.threshold !== undefined ? [['new_individual threshold', result.final.threshold] as const] : []),
+          ],
+        },
+        ...(result.stopReason ? [{ kind: 'text' as const, text: result.stopReason }] : []),
+      ],
+    },
+    {
+      title: 'Learning curves',
+      blocks: [
+        curveChart('Loss', losses.map((k) => ({ label: k, points: h.map((r) => r[k]) })), epochs),
+        curveChart('Metrics', scores.map((k) => ({ label: k, points: h.map((r) => r[k]) })), epochs),
+        curveChart('Learning rate (first parameter group, at epoch end)', [{ label: 'lr', points: h.map((r) => r.lr) }], epochs),
+      ],
+    },
+  ];
+  if (result.final.thresholdCurve?.length) {
+    const c = result.final.thresholdCurve;
+    sections.push({
+      title: 'new_individual threshold',
+      blocks: [
+        {
+          kind: 'chart',
+          title: 'MAP@5 and share of new_individual answers by threshold (validation)',
+          config: {
+            type: 'line',
+            data: {
+              labels: c.map((p) => p.threshold.toFixed(3)),
+              datasets: [
+                { label: 'MAP@5', data: c.map((p) => p.map5), borderColor: COLORS[0] },
+                { label: 'new_individual share', data: c.map((p) => p.newShare), borderColor: COLORS[1] },
+              ],
+            },
+            options: { responsive: true, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'cosine threshold' } } } },
+          },
+        },
+      ],
+    });
+  }
+  sections.push({
+    title: 'Species confusion matrix (validation; rows: truth, columns: predicted)',
+    blocks: [{ kind: 'table', columns: ['truth \\ predicted', ...labels.species], rows: result.final.confusion.map((row, i) => [labels.species[i]!, ...row]) }],
+  });
+  sections.push({ title: 'Epochs', blocks: [{ kind: 'table', columns: ['epoch', ...metricNames, 'lr', 'seconds'], rows: h.map((r) => [r.epoch!, ...metricNames.map((k) => r[k] ?? ''), r.lr ?? '', r.seconds ?? '']) }] });
+  sections.push({ title: 'Configuration', blocks: [{ kind: 'table', columns: ['option', 'value'], rows: Object.entries(input.config).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]) }] });
+  await writePage(path, { title: `finprint training run: ${input.task}, ${String(input.config.backbone)}`, subtitle: result.runDir, sections });
+}

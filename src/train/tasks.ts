@@ -1,0 +1,187 @@
+// What is learned, and how it is scored during training:
+// - species: the seed's softmax top (DenseHead) over the backbone, cross entropy, accuracy;
+// - individual / joint: the embedding neck with an (sub-center) ArcFace head for individuals and
+//   a species head on the same embedding; joint weighs the species loss fully, individual lightly.
+import type { Batch } from '../data/pipeline.js';
+import type { Backbone } from '../models/backbone.js';
+import { DenseHead, type DenseHeadOptions } from '../models/heads.js';
+import { JointHead, dynamicMargins, type ArcFaceOptions } from '../models/arcface.js';
+import * as torch from '../torch/index.js';
+import { calibrateThreshold } from '../identify/threshold.js';
+import type { Candidate } from '../identify/search.js';
+import type { Logs } from './callbacks/index.js';
+import type { StepResult } from './trainer.js';
+import { TransferModel, type TrainableBlocks } from './transfer.js';
+
+export type TaskName = 'species' | 'individual' | 'joint';
+export const TASKS: readonly TaskName[] = ['species', 'individual', 'joint'];
+
+/** Class names by index; the label integers in batches index these lists. */
+export interface Labels {
+  species: string[];
+  /** Individuals of the training split (the ArcFace classes); empty for the species task. */
+  individuals: string[];
+  /** Training photos per individual, for dynamic margins. */
+  individualCounts: number[];
+}
+
+export interface TaskOptions {
+  labelSmoothing?: number;
+  trainableBlocks?: TrainableBlocks;
+  dense?: DenseHeadOptions;
+  embeddingDim?: number;
+  arcface?: ArcFaceOptions & { dynamicMargins?: boolean };
+}
+
+/** Extra validation outputs kept for the report (not scalar logs). */
+export interface Evaluation {
+  logs: Logs;
+  /** Species confusion matrix [truth][predicted] counts. */
+  confusion: number[][];
+  /** new_individual threshold chosen on this split (identification tasks). */
+  threshold?: number;
+  thresholdCurve?: { threshold: number; map5: number; newShare: number }[];
+}
+
+export interface Task {
+  readonly name: TaskName;
+  readonly model: TransferModel;
+  readonly labels: Labels;
+  /** The metric callbacks watch by default. */
+  readonly monitor: string;
+  trainStep(batch: Batch): StepResult;
+  evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation>;
+}
+
+export const imagesOf = (b: Batch): torch.Tensor => torch.tensor(b.data, b.shape);
+
+function labelTensor(b: Batch, name: string): torch.Tensor {
+  const l = b.labels[name];
+  if (!l) throw new Error(`batch has no '${name}' labels`);
+  return torch.tensor(l, [l.length]).to('int64');
+}
+
+function argmaxList(logits: torch.Tensor): number[] {
+  return logits.argmax(1).toArray();
+}
+
+function confusionMatrix(n: number): number[][] {
+  return Array.from({ length: n }, () => new Array<number>(n).fill(0));
+}
+
+export function createTask(name: TaskName, backbone: Backbone, labels: Labels, options: TaskOptions = {}): Task {
+  return name === 'species' ? new SpeciesTask(backbone, labels, options) : new IdentityTask(name, backbone, labels, options);
+}
+
+class SpeciesTask implements Task {
+  readonly name = 'species' as const;
+  readonly model: TransferModel<DenseHead>;
+  readonly monitor = 'val_accuracy';
+
+  constructor(backbone: Backbone, readonly labels: Labels, private readonly options: TaskOptions) {
+    this.model = new TransferModel(backbone, new DenseHead(backbone.numFeatures, labels.species.length, options.dense), { trainableBlocks: options.trainableBlocks ?? 'all' });
+  }
+
+  trainStep(batch: Batch): StepResult {
+    const logits = this.model.forward(imagesOf(batch));
+    const target = labelTensor(batch, 'species');
+    const loss = torch.F.crossEntropy(logits, target, { labelSmoothing: this.options.labelSmoothing ?? 0 });
+    const accuracy = logits.argmax(1).eq(target).float().mean().item();
+    return { loss, metrics: { accuracy } };
+  }
+
+  async evaluate(batches: AsyncIterable<Batch>): Promise<Evaluation> {
+    this.model.eval();
+    const confusion = confusionMatrix(this.labels.species.length);
+    let lossSum = 0;
+    let n = 0;
+    for await (const batch of batches) {
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          const logits = this.model.forward(imagesOf(batch));
+          const target = labelTensor(batch, 'species');
+          lossSum += torch.F.crossEntropy(logits, target, { reduction: 'sum' }).item();
+          const truth = target.toArray();
+          argmaxList(logits).forEach((p, i) => confusion[truth[i]!]![p]! += 1);
+          n += truth.length;
+        }),
+      );
+    }
+    const correct = confusion.reduce((s, row, i) => s + row[i]!, 0);
+    return { logs: { val_loss: lossSum / Math.max(1, n), val_accuracy: correct / Math.max(1, n) }, confusion };
+  }
+}
+
+class IdentityTask implements Task {
+  readonly model: TransferModel<JointHead>;
+  readonly monitor = 'val_map5';
+
+  constructor(readonly name: 'individual' | 'joint', backbone: Backbone, readonly labels: Labels, options: TaskOptions) {
+    if (labels.individuals.length === 0) throw new Error(`task '${name}' needs individuals in the training split`);
+    const { dynamicMargins: dynamic, ...arcface } = options.arcface ?? {};
+    const head = new JointHead(backbone.numFeatures, labels.individuals.length, labels.species.length, {
+      neck: { embeddingDim: options.embeddingDim ?? 512 },
+      arcface: dynamic ? { ...arcface, m: undefined, margins: dynamicMargins(labels.individualCounts) } : arcface,
+      // The individual task keeps a light species loss: it steadies the embedding early on.
+      speciesWeight: name === 'joint' ? 1 : 0.1,
+    });
+    this.model = new TransferModel(backbone, head, { trainableBlocks: options.trainableBlocks ?? 'all' });
+  }
+
+  trainStep(batch: Batch): StepResult {
+    const individual = labelTensor(batch, 'individual');
+    const species = labelTensor(batch, 'species');
+    const out = this.model.forward(imagesOf(batch), individual);
+    const { loss, individual: idLoss, species: spLoss } = this.model.head.loss(out, { individual, species });
+    const speciesAccuracy = out.species.argmax(1).eq(species).float().mean().item();
+    return { loss, metrics: { id_loss: idLoss.item(), species_loss: spLoss.item(), species_accuracy: speciesAccuracy } };
+  }
+
+  /**
+   * Validation during training: each photo is matched against the ArcFace class centres (one per
+   * known individual), new_individual is placed by a threshold tuned on this split, and MAP@5 is
+   * reported. Full gallery search over training photos is `finprint evaluate`.
+   */
+  async evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
+    this.model.eval();
+    const confusion = confusionMatrix(this.labels.species.length);
+    const candidates: Candidate[][] = [];
+    const truthList: string[] = [];
+    let lossSum = 0;
+    let lossN = 0;
+    let n = 0;
+    const k = Math.min(10, this.labels.individuals.length);
+    for await (const batch of batches) {
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          const out = this.model.forward(imagesOf(batch));
+          const ids = batch.labels.individual!;
+          const known = Array.from(ids).map((v, i) => (v >= 0 ? i : -1)).filter((i) => i >= 0);
+          if (known.length) {
+            const idx = torch.tensor(known, [known.length], { dtype: 'int64' });
+            lossSum += torch.F.crossEntropy(out.individual.indexSelect(0, idx), labelTensor(batch, 'individual').indexSelect(0, idx), { reduction: 'sum' }).item();
+            lossN += known.length;
+          }
+          const species = batch.labels.species!;
+          argmaxList(out.species).forEach((p, i) => confusion[species[i]!]![p]! += 1);
+          const { values, indices } = this.model.head.individual.cosine(out.embedding).topk(k, 1);
+          const v = values.toArray();
+          const ix = indices.toArray();
+          for (let r = 0; r < batch.paths.length; r++) {
+            candidates.push(Array.from({ length: k }, (_, j) => ({ id: this.labels.individuals[ix[r * k + j]!]!, score: v[r * k + j]!, galleryIndex: -1 })));
+            truthList.push(truths?.(batch.paths[r]!) ?? this.labels.individuals[ids[r]!]!);
+          }
+          n += batch.paths.length;
+        }),
+      );
+    }
+    const correct = confusion.reduce((s, row, i) => s + row[i]!, 0);
+    const cal = calibrateThreshold(candidates, truthList);
+    return {
+      logs: { val_loss: lossSum / Math.max(1, lossN), val_map5: cal.map5, val_species_accuracy: correct / Math.max(1, n) },
+      confusion,
+      threshold: cal.threshold,
+      thresholdCurve: cal.curve,
+    };
+  }
+}

@@ -1,0 +1,249 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { cachedWeightsPath, listCachedWeights, pullWeights, weightsCacheDir, hubBaseUrl } from '../../src/io/hub.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/io -> repo root
+let file: Buffer;
+let sha: string;
+let server: Server;
+let base: string;
+let cache: string;
+/** Every request the hub saw: path and Range header. */
+const seen: { path: string; range: string | undefined }[] = [];
+/** How many times each path has been served. */
+const served = new Map<string, number>();
+
+// A hub whose repositories each exercise one behaviour (the repo name says which).
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const path = req.url ?? '';
+  seen.push({ path, range: req.headers.range });
+  const n = (served.get(path) ?? 0) + 1;
+  served.set(path, n);
+  const repo = /^\/timm\/([^/]+)\/resolve\/main\/model\.safetensors$/.exec(path)?.[1];
+  if (path === '/cdn/blob') return send(req, res, file, {});
+  if (!repo || repo === 'missing') {
+    res.writeHead(404).end('Entry not found');
+    return;
+  }
+  const headers: Record<string, string> = { 'X-Linked-ETag': `"${sha}"`, ETag: '"0123456789abcdef0123456789abcdef01234567"' };
+  switch (repo) {
+    case 'ok':
+    case 'ok.v1':
+      return send(req, res, file, headers);
+    case 'redirect':
+      res.writeHead(302, { ...headers, Location: '/cdn/blob' }).end();
+      return;
+    case 'etag-only':
+      return send(req, res, file, { ETag: `W/"${sha}"` });
+    case 'no-hash':
+      return send(req, res, file, {});
+    case 'bad-hash':
+      return send(req, res, file, { 'X-Linked-ETag': `"${'0'.repeat(64)}"` });
+    case 'not-safetensors':
+      return send(req, res, Buffer.from('<html>rate limited</html>'), {});
+    case 'drop-once':
+      // The first response stops mid-body: half the bytes, a pause so they arrive, then a reset.
+      if (n === 1) {
+        res.writeHead(200, { ...headers, 'Content-Length': String(file.length) });
+        res.write(file.subarray(0, file.length >> 1), () => setTimeout(() => res.destroy(), 100));
+        return;
+      }
+      return send(req, res, file, headers);
+    case 'no-ranges':
+      // Drops once, then ignores Range and sends the whole file again.
+      if (n === 1) {
+        res.writeHead(200, { ...headers, 'Content-Length': String(file.length) });
+        res.write(file.subarray(0, 1000), () => setTimeout(() => res.destroy(), 100));
+        return;
+      }
+      return send({ headers: {} } as IncomingMessage, res, file, headers);
+    default:
+      res.writeHead(404).end();
+  }
+}
+
+/** 200 with the whole body, or 206 from the Range start. */
+function send(req: IncomingMessage, res: ServerResponse, body: Buffer, headers: Record<string, string>): void {
+  const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  const start = m ? Number(m[1]) : 0;
+  if (start >= body.length && m) {
+    res.writeHead(416, { 'Content-Range': `bytes */${body.length}` }).end();
+    return;
+  }
+  const part = body.subarray(start);
+  res.writeHead(m ? 206 : 200, {
+    ...headers,
+    'Content-Length': String(part.length),
+    ...(m ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+  });
+  res.end(part);
+}
+
+before(async () => {
+  file = await readFile(join(repoRoot, 'test/fixtures/timm/vgg16_tiny.safetensors'));
+  sha = createHash('sha256').update(file).digest('hex');
+  server = createServer(handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  cache = await mkdtemp(join(tmpdir(), 'finprint-hub-'));
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await rm(cache, { recursive: true, force: true });
+});
+
+const pull = (repo: string, options: Parameters<typeof pullWeights>[1] = {}): ReturnType<typeof pullWeights> =>
+  pullWeights(`timm/${repo}`, { hubUrl: base, cacheDir: cache, quiet: true, ...options });
+const requestsFor = (repo: string): typeof seen => seen.filter((s) => s.path.startsWith(`/timm/${repo}/`));
+
+describe('pullWeights', () => {
+  test('downloads, checks the sha256 from X-Linked-ETag, records it, and reuses the cache', async () => {
+    const r = await pull('ok');
+    assert.equal(r.path, join(cache, 'timm', 'ok', 'model.safetensors'));
+    assert.equal(r.path, cachedWeightsPath('timm/ok', cache));
+    assert.deepEqual({ size: r.size, sha256: r.sha256, verifiedAgainst: r.verifiedAgainst, cached: r.cached }, { size: file.length, sha256: sha, verifiedAgainst: 'hub', cached: false });
+    assert.ok((await readFile(r.path)).equals(file));
+    assert.ok(!existsSync(`${r.path}.partial`));
+    const record = JSON.parse(await readFile(`${r.path}.json`, 'utf8'));
+    assert.equal(record.sha256, sha);
+    assert.equal(record.url, `${base}/timm/ok/resolve/main/model.safetensors`);
+
+    const again = await pull('ok');
+    assert.equal(again.cached, true);
+    assert.equal(again.sha256, sha);
+    assert.equal(requestsFor('ok').length, 1, 'a cached file is not downloaded again');
+    await assert.rejects(pull('ok', { sha256: 'a'.repeat(64) }), /cached file has sha256 .* pull again with --force/);
+    assert.equal((await pull('ok', { force: true })).cached, false);
+    assert.equal(requestsFor('ok').length, 2);
+  });
+
+  test('follows the redirect to the CDN, keeping the hub hash from the redirect', async () => {
+    const r = await pull('redirect');
+    assert.equal(r.verifiedAgainst, 'hub');
+    assert.equal(r.sha256, sha);
+    assert.ok(seen.some((s) => s.path === '/cdn/blob'));
+  });
+
+  test('a sha256 in ETag counts; without any hash the file is still size- and format-checked', async () => {
+    assert.equal((await pull('etag-only')).verifiedAgainst, 'hub');
+    const r = await pull('no-hash');
+    assert.equal(r.verifiedAgainst, 'nothing');
+    assert.equal(r.sha256, sha, 'the hash is computed and recorded anyway');
+    assert.equal((await pull('no-hash', { force: true, sha256: sha.toUpperCase() })).verifiedAgainst, 'option');
+  });
+
+  test('resumes an interrupted download with a Range request', async () => {
+    await assert.rejects(pull('drop-once', { retries: 0 }), /interrupted at \d+ of \d+ bytes .*run the command again to resume/);
+    const partial = `${cachedWeightsPath('timm/drop-once', cache)}.partial`;
+    const have = (await stat(partial)).size;
+    assert.ok(have > 0 && have < file.length, `partial holds ${have} of ${file.length} bytes`);
+    assert.ok(!existsSync(cachedWeightsPath('timm/drop-once', cache)), 'nothing promoted yet');
+
+    const r = await pull('drop-once');
+    assert.equal(r.sha256, sha);
+    assert.deepEqual(requestsFor('drop-once').map((s) => s.range), [undefined, `bytes=${have}-`]);
+    assert.ok((await readFile(r.path)).equals(file));
+    assert.ok(!existsSync(partial));
+  });
+
+  test('retries by itself after a dropped connection; a server ignoring Range restarts from 0', async () => {
+    const r = await pull('no-ranges');
+    assert.equal(r.sha256, sha);
+    assert.equal(requestsFor('no-ranges').length, 2);
+    assert.equal(requestsFor('no-ranges')[1]!.range, 'bytes=1000-');
+    assert.ok((await readFile(r.path)).equals(file));
+  });
+
+  test('a hash mismatch is rejected and the partial file is not promoted', async () => {
+    await assert.rejects(pull('bad-hash'), /sha256 mismatch: expected 0{64} \(from the hub's ETag\), got [0-9a-f]{64}; the download was discarded/);
+    await assert.rejects(pull('ok', { force: true, sha256: 'b'.repeat(64), cacheDir: join(cache, 'other') }), /expected b{64} \(given\)/);
+    const path = cachedWeightsPath('timm/bad-hash', cache);
+    assert.ok(!existsSync(path));
+    assert.ok(!existsSync(`${path}.partial`));
+  });
+
+  test('a file that is not safetensors is rejected', async () => {
+    await assert.rejects(pull('not-safetensors'), /is not a safetensors file .*discarded/);
+    assert.ok(!existsSync(cachedWeightsPath('timm/not-safetensors', cache)));
+  });
+
+  test('an unreachable hub names the URL, the error, and the ways out', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    await assert.rejects(pullWeights('timm/ok', { hubUrl: `http://127.0.0.1:${port}`, cacheDir: cache, quiet: true, force: true }), (err: Error) => {
+      assert.match(err.message, new RegExp(`cannot reach the weights hub: GET http://127\\.0\\.0\\.1:${port}/timm/ok/resolve/main/model\\.safetensors failed \\(.*ECONNREFUSED\\)`));
+      assert.match(err.message, /FINPRINT_HUB_URL/);
+      assert.match(err.message, /--weights FILE/);
+      return true;
+    });
+  });
+
+  test('HTTP errors and bad arguments are explained', async () => {
+    await assert.rejects(pull('missing'), /answered 404 Not Found: no model\.safetensors there; check the model name and --tag/);
+    await assert.rejects(pull('ok', { sha256: 'xyz' }), /for sha256/);
+    await assert.rejects(pullWeights('../../etc', { cacheDir: cache }), /for repo/);
+    await assert.rejects(pull('ok', { retries: -1 }), /for retries/);
+  });
+});
+
+describe('the cache', () => {
+  test('listCachedWeights shows repo, size, sha256 and path; files placed by hand have no hash', async () => {
+    await pull('ok');
+    const manual = cachedWeightsPath('me/by-hand', cache);
+    await mkdir(dirname(manual), { recursive: true });
+    await writeFile(manual, file);
+    await writeFile(join(cache, 'placeholder.txt'), 'not a checkpoint');
+    const list = await listCachedWeights(cache);
+    const ok = list.find((w) => w.repo === 'timm/ok')!;
+    assert.deepEqual(ok, { repo: 'timm/ok', path: cachedWeightsPath('timm/ok', cache), size: file.length, sha256: sha });
+    assert.deepEqual(list.find((w) => w.repo === 'me/by-hand'), { repo: 'me/by-hand', path: manual, size: file.length, sha256: undefined });
+    assert.ok(!list.some((w) => w.path.endsWith('.partial')));
+    assert.deepEqual(await listCachedWeights(join(cache, 'nowhere')), []);
+  });
+
+  test('FINPRINT_CACHE and FINPRINT_HUB_URL move the cache and the hub', () => {
+    const saved = { cache: process.env.FINPRINT_CACHE, hub: process.env.FINPRINT_HUB_URL };
+    try {
+      delete process.env.FINPRINT_CACHE;
+      delete process.env.FINPRINT_HUB_URL;
+      assert.equal(weightsCacheDir(), join(homedir(), '.cache', 'finprint', 'weights'));
+      assert.equal(hubBaseUrl(), 'https://huggingface.co');
+      process.env.FINPRINT_CACHE = '/data/finprint';
+      process.env.FINPRINT_HUB_URL = 'http://mirror.local/hf/';
+      assert.equal(weightsCacheDir(), '/data/finprint/weights');
+      assert.equal(hubBaseUrl(), 'http://mirror.local/hf');
+    } finally {
+      for (const [k, v] of [['FINPRINT_CACHE', saved.cache], ['FINPRINT_HUB_URL', saved.hub]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
+
+test('CLI: finprint weights pull NAME.TAG, then weights list --json', async () => {
+  const run = promisify(execFile);
+  const root = await mkdtemp(join(tmpdir(), 'finprint-hub-cli-'));
+  const env = { ...process.env, FINPRINT_HUB_URL: base, FINPRINT_CACHE: root };
+  const finprint = (...args: string[]): Promise<{ stdout: string; stderr: string }> => run(process.execPath, [join(repoRoot, 'bin/finprint.js'), ...args], { env });
+  try {
+    const { stdout } = await finprint('weights', 'pull', 'ok.v1', '--quiet');
+    assert.equal(stdout.trim(), join(root, 'weights', 'timm', 'ok.v1', 'model.safetensors'));
+    const listed = JSON.parse((await finprint('weights', 'list', '--json')).stdout);
+    assert.deepEqual(listed, [{ repo: 'timm/ok.v1', path: stdout.trim(), size: file.length, sha256: sha }]);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
