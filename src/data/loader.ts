@@ -67,11 +67,12 @@ export class BatchLoader implements AsyncIterable<Batch> {
       p.catch(() => undefined);
       pending.push(p);
     };
+    // The batch being awaited plus `prefetch` more are in flight; while the caller holds a batch,
+    // exactly `prefetch` are decoding.
     while (next < chunks.length && pending.length <= this.prefetch) start();
     while (pending.length > 0) {
-      const batch = await pending.shift()!;
+      yield await pending.shift()!;
       if (next < chunks.length) start();
-      yield batch;
     }
   }
 

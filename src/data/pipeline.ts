@@ -42,10 +42,10 @@ export class ImagePipeline {
 
   constructor(options: PipelineOptions) {
     const mean = options.mean ?? IMAGENET.mean;
+    this.normalize = makeNormalizer({ mean, std: options.std ?? IMAGENET.std });
     // Padding defaults to the mean colour, which normalises to zero.
     const meanColour = mean.map((m) => Math.round(m * 255)) as unknown as [number, number, number];
     this.resize = resolveResize({ ...options, background: options.background ?? meanColour });
-    this.normalize = makeNormalizer({ mean, std: options.std ?? IMAGENET.std });
     this.augment = options.augment ? resolveAugment({ background: this.resize.background, ...options.augment }) : undefined;
     this.cache = options.cacheDir !== undefined ? new ResizeCache(options.cacheDir) : undefined;
   }

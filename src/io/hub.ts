@@ -89,20 +89,22 @@ export async function pullWeights(repo: string, options: PullOptions = {}): Prom
       await writeFileAtomic(`${path}.json`, `${JSON.stringify(record, null, 1)}\n`);
       return { repo, path, size: done.size, sha256: done.sha256, verifiedAgainst: done.verifiedAgainst, cached: false };
     } catch (err) {
-      if (!(err instanceof Interrupted) || attempt >= retries) throw err;
+      if (!(err instanceof Interrupted)) throw err;
+      if (attempt >= retries) throw new Error(`${err.message}; run the command again to resume`);
       if (!options.quiet) process.stderr.write(`${err.message}; resuming (retry ${attempt + 1} of ${retries})\n`);
       await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
     }
   }
 }
 
-/** A download cut short; the .partial file keeps what arrived, for the next attempt to resume. */
+/** A download cut short, worth another attempt: the .partial file keeps what arrived, to resume from. */
 class Interrupted extends Error {}
 
 async function download(url: string, path: string, repo: string, expected: string | undefined, quiet: boolean): Promise<{ size: number; sha256: string; verifiedAgainst: PullResult['verifiedAgainst'] }> {
   const partial = `${path}.partial`;
   const offset = (await sizeOf(partial)) ?? 0;
-  const { res, hubSha } = await get(url, offset > 0 ? { Range: `bytes=${offset}-` } : {});
+  // identity: Content-Length and the hash must describe the bytes as stored, not a compressed transfer.
+  const { res, hubSha } = await get(url, { 'Accept-Encoding': 'identity', ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) });
   if (res.status === 416) {
     // The partial file is not a prefix of what the hub serves now (e.g. the repo was updated).
     await res.body?.cancel();
@@ -120,43 +122,45 @@ async function download(url: string, path: string, repo: string, expected: strin
   const hash = createHash('sha256');
   if (start > 0) await hashFile(partial, hash);
   const progress = new Progress({ total: total === undefined ? 0 : Math.ceil(total / MIB), label: `${repo} MiB`, quiet });
-  progress.tick(Math.floor(start / MIB));
+  // Counted in started MiB (ceil), so the bar reaches the total with the last byte.
+  progress.tick(Math.ceil(start / MIB));
   const fh = await open(partial, start > 0 ? 'a' : 'w');
   let received = start;
   try {
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       await fh.write(chunk);
       hash.update(chunk);
-      progress.tick(Math.floor((received + chunk.byteLength) / MIB) - Math.floor(received / MIB));
+      progress.tick(Math.ceil((received + chunk.byteLength) / MIB) - Math.ceil(received / MIB));
       received += chunk.byteLength;
     }
     await fh.sync();
   } catch (err) {
-    throw new Interrupted(`download of ${url} interrupted at ${received} of ${total ?? '?'} bytes (${describeError(err)}); run the command again to resume from ${partial}`);
+    throw new Interrupted(`download of ${url} interrupted at ${received} of ${total ?? '?'} bytes (${describeError(err)}), kept in ${partial}`);
   } finally {
     await fh.close();
     progress.done();
   }
   if (total !== undefined && received !== total) {
-    if (received < total) throw new Interrupted(`download of ${url} ended at ${received} of ${total} bytes; run the command again to resume from ${partial}`);
+    if (received < total) throw new Interrupted(`download of ${url} ended at ${received} of ${total} bytes, kept in ${partial}`);
     await rm(partial, { force: true });
     throw new Error(`download of ${url}: received ${received} bytes but the server announced ${total}; the download was discarded`);
   }
 
   const sha256 = hash.digest('hex');
-  const want = expected ?? hubSha;
-  if (want !== undefined && sha256 !== want) {
+  await promote(partial, path, url, sha256, expected ?? hubSha, expected ? 'given' : "from the hub's ETag");
+  return { size: received, sha256, verifiedAgainst: expected ? 'option' : hubSha ? 'hub' : 'nothing' };
+}
+
+/** Renames the complete download into place once its hash and format check out; discards it otherwise. */
+async function promote(partial: string, path: string, url: string, sha256: string, want: string | undefined, wantSource: string): Promise<void> {
+  let problem: string | undefined;
+  if (want !== undefined && sha256 !== want) problem = `sha256 mismatch: expected ${want} (${wantSource}), got ${sha256}`;
+  else problem = await readSafetensorsHeader(partial).then(() => undefined, (err: Error) => `not a safetensors file (${err.message})`);
+  if (problem) {
     await rm(partial, { force: true });
-    throw new Error(`download of ${url}: sha256 mismatch: expected ${want} (${expected ? 'given' : "from the hub's ETag"}), got ${sha256}; the download was discarded`);
-  }
-  try {
-    await readSafetensorsHeader(partial);
-  } catch (err) {
-    await rm(partial, { force: true });
-    throw new Error(`download of ${url} is not a safetensors file (${(err as Error).message}); the download was discarded`);
+    throw new Error(`download of ${url}: ${problem}; the download was discarded`);
   }
   await rename(partial, path);
-  return { size: received, sha256, verifiedAgainst: expected ? 'option' : hubSha ? 'hub' : 'nothing' };
 }
 
 /**

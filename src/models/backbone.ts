@@ -29,6 +29,13 @@ export interface NamedBlock {
 export abstract class Backbone extends Module {
   /** Width of the pre-logits vector. */
   abstract readonly numFeatures: number;
+  /**
+   * Channels of forwardFeatures' output, what a new head on the feature map sees. The same as
+   * numFeatures except where forwardHead widens it (VGG's ConvMlp: 512 -> 4096).
+   */
+  get featureChannels(): number {
+    return this.numFeatures;
+  }
   /** The feature map: NCHW for CNNs, [B, tokens, C] for LeViT. */
   abstract forwardFeatures(x: Tensor): Tensor;
   /** Pools features and applies the classifier; with preLogits, stops at the pooled vector. */

@@ -333,7 +333,7 @@ const coatnet0rwCfg: PretrainedCfg = {
   numClasses: 1000,
 };
 
-registerModel({ name: 'coatnet_0_rw_224', family: 'coatnet', pretrainedCfg: coatnet0rwCfg, create: ({ numClasses = 1000 }) => new CoAtNet(coatnet0rw, numClasses) });
+registerModel({ name: 'coatnet_0_rw_224', family: 'coatnet', pretrainedCfg: coatnet0rwCfg, create: ({ numClasses = 1000, imgSize = coatnet0rw.imgSize }) => new CoAtNet({ ...coatnet0rw, imgSize }, numClasses) });
 
 // The reduced-width fixture model (shared/fixtures/timm/coatnet_0_rw_tiny): same code, no hub weights.
 registerModel({
@@ -341,5 +341,5 @@ registerModel({
   family: 'coatnet',
   testVariant: true,
   pretrainedCfg: { ...coatnet0rwCfg, hfHubId: '', numClasses: 10 },
-  create: ({ numClasses = 10 }) => new CoAtNet({ ...coatnet0rw, embedDim: [16, 32, 64, 128], depths: [1, 1, 1, 1], stemWidth: [8, 16], dimHead: 16 }, numClasses),
+  create: ({ numClasses = 10, imgSize = coatnet0rw.imgSize }) => new CoAtNet({ ...coatnet0rw, imgSize, embedDim: [16, 32, 64, 128], depths: [1, 1, 1, 1], stemWidth: [8, 16], dimHead: 16 }, numClasses),
 });

@@ -370,7 +370,7 @@ const levit192Cfg: PretrainedCfg = {
   numClasses: 1000,
 };
 
-registerModel({ name: 'levit_192', family: 'levit', pretrainedCfg: levit192Cfg, create: ({ numClasses = 1000 }) => new Levit(levit192, numClasses) });
+registerModel({ name: 'levit_192', family: 'levit', pretrainedCfg: levit192Cfg, create: ({ numClasses = 1000, imgSize = levit192.imgSize }) => new Levit({ ...levit192, imgSize }, numClasses) });
 
 // The reduced-width fixture model (shared/fixtures/timm/levit_192_tiny): same code, no hub weights.
 registerModel({
@@ -378,5 +378,5 @@ registerModel({
   family: 'levit',
   testVariant: true,
   pretrainedCfg: { ...levit192Cfg, hfHubId: '', numClasses: 10 },
-  create: ({ numClasses = 10 }) => new Levit({ ...levit192, embedDim: [32, 48, 64], keyDim: 8, numHeads: [2, 3, 4], depth: [1, 1, 1] }, numClasses),
+  create: ({ numClasses = 10, imgSize = levit192.imgSize }) => new Levit({ ...levit192, imgSize, embedDim: [32, 48, 64], keyDim: 8, numHeads: [2, 3, 4], depth: [1, 1, 1] }, numClasses),
 });

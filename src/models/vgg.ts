@@ -48,6 +48,7 @@ class ConvMlp extends nn.Module {
 
 export class VGG extends Backbone {
   readonly numFeatures: number;
+  private readonly convChannels: number;
   readonly features: nn.Sequential;
   readonly pre_logits: ConvMlp;
   readonly head: ClassifierHead;
@@ -70,7 +71,13 @@ export class VGG extends Backbone {
     this.pre_logits = this.registerModule('pre_logits', new ConvMlp(channels, config.headHiddenSize, dropRate));
     this.head = this.registerModule('head', new ClassifierHead(config.headHiddenSize, options.numClasses ?? 1000, { dropRate, useConv: config.headConv ?? false }));
     this.numFeatures = config.headHiddenSize;
+    this.convChannels = channels;
     initWeights(this);
+  }
+
+  /** Channels of the last conv: the seed's Keras VGG16 (include_top=False) put its head here. */
+  override get featureChannels(): number {
+    return this.convChannels;
   }
 
   forwardFeatures(x: Tensor): Tensor {

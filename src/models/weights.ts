@@ -32,9 +32,10 @@ export interface LoadWeightsReport {
 }
 
 /**
- * Loads a safetensors checkpoint (F32/F16/BF16, converted to float32) into the model. The whole
- * file must fit the model: any missing, unexpected or mis-shaped key outside the ignored head
- * prefixes fails, listing them all, before anything is copied.
+ * Loads a safetensors checkpoint (F32/F16/BF16, converted to float32) into the model, through the
+ * model's filterCheckpoint when it is a Backbone. The whole file must fit the model: any missing,
+ * unexpected or mis-shaped key outside the ignored head prefixes fails, listing them all, before
+ * anything is copied.
  */
 export async function loadWeights(model: Module, file: string, options: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
   if (typeof file !== 'string' || file === '') throw invalidParameterError('file', 'a path to a .safetensors file', file);
@@ -49,7 +50,7 @@ export async function loadWeights(model: Module, file: string, options: LoadWeig
     const own = model.stateDict();
     let ignore = options.ignoreHead === true ? classifier : named;
     if (ignore.length === 0 && classifier.length > 0 && !fits(sd, own, classifier)) ignore = classifier;
-    return load(model, file, sd, own, ignore);
+    return load(model, file, sd, own, widen(ignore, own));
   } finally {
     for (const t of new Set<Tensor>([...raw.values(), ...sd.values()])) t.dispose();
   }
@@ -70,6 +71,23 @@ function load(model: Module, file: string, sd: StateDict, own: StateDict, ignore
     throw new Error(`loadWeights ${file}: the checkpoint does not fit the model (${hint})\n${(err as Error).message}`);
   }
   return { loaded: [...own.keys()].filter((k) => !under(k)), ignored: [...sd.keys()].filter(under), kept };
+}
+
+/**
+ * A classifier removed from the model (numClasses 0) can take its parent module along, e.g.
+ * LeViT's head.bn goes with head.linear: each prefix widens to its highest ancestor under which
+ * the model has no keys at all, so the checkpoint's keys there are ignored too.
+ */
+function widen(prefixes: string[], own: StateDict): string[] {
+  const keys = [...own.keys()];
+  return prefixes.map((p) => {
+    const parts = p.split('.');
+    for (let i = 1; i < parts.length; i++) {
+      const ancestor = parts.slice(0, i).join('.');
+      if (!keys.some(underAny([ancestor]))) return ancestor;
+    }
+    return p;
+  });
 }
 
 /** Whether every checkpoint key under the prefixes exists in the model with the same shape, and vice versa. */

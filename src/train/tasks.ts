@@ -79,7 +79,7 @@ class SpeciesTask implements Task {
   readonly monitor = 'val_accuracy';
 
   constructor(backbone: Backbone, readonly labels: Labels, private readonly options: TaskOptions) {
-    this.model = new TransferModel(backbone, new DenseHead(backbone.numFeatures, labels.species.length, options.dense), { trainableBlocks: options.trainableBlocks ?? 'all' });
+    this.model = new TransferModel(backbone, new DenseHead(backbone.featureChannels, labels.species.length, options.dense), { trainableBlocks: options.trainableBlocks ?? 'all' });
   }
 
   trainStep(batch: Batch): StepResult {
@@ -119,7 +119,7 @@ class IdentityTask implements Task {
   constructor(readonly name: 'individual' | 'joint', backbone: Backbone, readonly labels: Labels, options: TaskOptions) {
     if (labels.individuals.length === 0) throw new Error(`task '${name}' needs individuals in the training split`);
     const { dynamicMargins: dynamic, ...arcface } = options.arcface ?? {};
-    const head = new JointHead(backbone.numFeatures, labels.individuals.length, labels.species.length, {
+    const head = new JointHead(backbone.featureChannels, labels.individuals.length, labels.species.length, {
       neck: { embeddingDim: options.embeddingDim ?? 512 },
       arcface: dynamic ? { ...arcface, m: undefined, margins: dynamicMargins(labels.individualCounts) } : arcface,
       // The individual task keeps a light species loss: it steadies the embedding early on.

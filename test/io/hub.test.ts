@@ -173,7 +173,7 @@ describe('pullWeights', () => {
   });
 
   test('a file that is not safetensors is rejected', async () => {
-    await assert.rejects(pull('not-safetensors'), /is not a safetensors file .*discarded/);
+    await assert.rejects(pull('not-safetensors'), /: not a safetensors file .*discarded/);
     assert.ok(!existsSync(cachedWeightsPath('timm/not-safetensors', cache)));
   });
 

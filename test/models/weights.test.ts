@@ -87,6 +87,15 @@ describe('loadWeights', () => {
     assert.deepEqual(same.ignored, [], 'a head that fits is loaded');
   });
 
+  test('a removed classifier takes its parent module along (LeViT: head.bn goes with head.linear)', async () => {
+    const file = join(dir, 'tiny-normed-head.safetensors');
+    await saveSafetensors(file, new Map([...source(10).stateDict(), ['head.bn.weight', torch.ones([8])]]));
+    const none = await loadWeights(new TinyBackbone(0), file, { classifier: ['head.fc'] });
+    assert.deepEqual(none.ignored.sort(), ['head.bn.weight', 'head.fc.bias', 'head.fc.weight']);
+    // A model that has a head must match everything in it but the classifier.
+    await assert.rejects(loadWeights(new TinyBackbone(5), file, { classifier: ['head.fc'] }), /ignored head prefixes: head\.fc\)\n[^]*Unexpected key\(s\) in state_dict: "head\.bn\.weight"/);
+  });
+
   test('a checkpoint that does not fit fails listing every key, and copies nothing', async () => {
     const sd = source(10).stateDict();
     const broken: StateDict = new Map(sd);

@@ -27,6 +27,9 @@ const RAW_LABELS: Readonly<Record<string, readonly [string, number][]>> = {
   short_finned_pilot_whale: [['pilot_whale', 0.35], ['globis', 0.16]],
 };
 
+/** Spread of the photo-count weights: gives about half the individuals a single photo at a mean of 3-4, as in the real data. */
+const SIGMA = 1.5;
+
 export interface CensusOptions {
   species: readonly string[];
   individuals: number;
@@ -61,28 +64,26 @@ export function planCensus(o: CensusOptions): { individuals: Individual[]; photo
     individuals.push({ index: i, id: uniqueHex(12), species, photos: 1, isNew: false });
   }
 
+  // Photo counts 1 + floor(scale * w) for lognormal weights w, capped, with the scale found by
+  // bisection so the total comes out at individuals x meanImages; the few photos the flooring
+  // leaves go to those closest to their next photo.
   const total = Math.round(o.individuals * o.meanImages);
   const cap = Math.max(3, Math.round(o.meanImages * 8));
-  const w = individuals.map(() => Math.exp(1.1 * rng.normal()));
-  const sumW = w.reduce((a, b) => a + b, 0);
-  const ideal = w.map((x) => ((total - o.individuals) * x) / sumW);
-  individuals.forEach((ind, i) => (ind.photos = Math.min(cap, 1 + Math.floor(ideal[i]!))));
-  // Hand out what flooring and the cap left over, largest remainder first, then at random.
-  let left = total - individuals.reduce((a, b) => a + b.photos, 0);
-  const byRemainder = individuals.map((_, i) => i).sort((a, b) => (ideal[b]! % 1) - (ideal[a]! % 1) || a - b);
-  for (const i of byRemainder) {
-    if (left <= 0) break;
-    if (individuals[i]!.photos < cap) {
-      individuals[i]!.photos++;
-      left--;
-    }
+  const w = individuals.map(() => Math.exp(SIGMA * rng.normal()));
+  const countAt = (scale: number): number => w.reduce((sum, x) => sum + Math.min(cap, 1 + Math.floor(scale * x)), 0);
+  let [lo, hi] = [0, 1];
+  while (countAt(hi) < total) hi *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (countAt(mid) <= total) lo = mid;
+    else hi = mid;
   }
-  for (let guard = 0; left > 0 && guard < 100 * total; guard++) {
-    const ind = individuals[rng.int(0, individuals.length)]!;
-    if (ind.photos < cap) {
-      ind.photos++;
-      left--;
-    }
+  individuals.forEach((ind, i) => (ind.photos = Math.min(cap, 1 + Math.floor(lo * w[i]!))));
+  let left = total - individuals.reduce((a, b) => a + b.photos, 0);
+  const nextUp = individuals.map((_, i) => i).filter((i) => individuals[i]!.photos < cap).sort((a, b) => ((lo * w[b]!) % 1) - ((lo * w[a]!) % 1) || a - b);
+  for (const i of nextUp) {
+    if (left-- <= 0) break;
+    individuals[i]!.photos++;
   }
 
   const testTarget = Math.round(total * o.testFraction);
