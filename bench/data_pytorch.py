@@ -2,20 +2,19 @@
 the same work as finprint's loader (decode JPEG, resize to size x size, to tensor, normalise,
 batch) with the same number of workers.
 
-Prints one JSON line per round so the TypeScript side can alternate rounds with it.
+Prints one JSON line per round (pytorch_rounds.serve) so the TypeScript side can alternate rounds with it.
 Usage: data_pytorch.py --dir DIR --workers N --batch 16 --size 224 --rounds R
 """
 import argparse
 import glob
-import json
 import os
 import sys
-import time
 
-import torch
 import torchvision.transforms as T
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+
+from pytorch_rounds import serve
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -56,13 +55,7 @@ def main() -> None:
         return n
 
     epoch()  # warm-up: worker start-up and the file cache
-    # One round per line; the caller reads a line, runs its own round, then asks for the next.
-    for _ in range(args.rounds):
-        sys.stdin.readline()
-        start = time.perf_counter()
-        n = epoch()
-        seconds = time.perf_counter() - start
-        print(json.dumps({"img_s": n / seconds, "seconds": seconds, "torch": torch.__version__}), flush=True)
+    serve(args.rounds, epoch)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,14 @@
 """PyTorch side of `finprint bench engine`: the same ResNet-18-shaped training step.
 
-Prints one JSON line per measurement so the TypeScript side can alternate runs with it.
+Prints one JSON line per round (pytorch_rounds.serve) so the TypeScript side can alternate rounds with it.
 Usage: engine_pytorch.py --batch 16 --size 224 --steps N --threads T --rounds R
 """
 import argparse
-import json
-import sys
-import time
 
 import torch
 import torchvision
+
+from pytorch_rounds import serve
 
 
 def main() -> None:
@@ -36,16 +35,14 @@ def main() -> None:
         loss.backward()
         opt.step()
 
-    for _ in range(args.warmup):
-        step()
-    # One round per line; the caller reads a line, runs its own round, then asks for the next.
-    for _ in range(args.rounds):
-        sys.stdin.readline()
-        start = time.perf_counter()
+    def steps() -> int:
         for _ in range(args.steps):
             step()
-        seconds = time.perf_counter() - start
-        print(json.dumps({"img_s": args.batch * args.steps / seconds, "seconds": seconds}), flush=True)
+        return args.batch * args.steps
+
+    for _ in range(args.warmup):
+        step()
+    serve(args.rounds, steps)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ async function competitionLikePhotos(dir: string, images: number, quiet: boolean
   const grain = Int8Array.from({ length: 1 << 16 }, () => Math.max(-127, Math.min(127, Math.round(rng.normal(0, 10)))));
   const progress = new Progress({ total: files.length, label: 'enlarge', quiet });
   await mapPool(files, 2, async (file, k) => {
-    const { data, info } = await sharp(file).resize({ width: 4 * (await sharp(file).metadata()).width! }).raw().toBuffer({ resolveWithObject: true });
+    // Nearest-neighbour is 8x faster than a smooth enlargement here, and the grain hides its blocks.
+    const { data, info } = await sharp(file).resize({ width: 4 * (await sharp(file).metadata()).width!, kernel: 'nearest' }).raw().toBuffer({ resolveWithObject: true });
     const px = new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
     for (let i = 0, o = k * 7919; i < px.length; i++) px[i] = px[i]! + grain[(i + o) & 0xffff]!;
     await writeFile(file, await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());

@@ -3,10 +3,12 @@
 // threshold, as the competition's winning entries did.
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { map5 } from '../eval/map5.js';
+import { checkInteger } from '../util/check.js';
 import type { Candidate } from './search.js';
 
 /** Five predictions for one query: candidates in order, new_individual where scores fall below threshold. */
 export function predictWithThreshold(candidates: readonly Candidate[], threshold: number, k = 5): string[] {
+  if (!Number.isFinite(threshold)) throw new RangeError(`predictWithThreshold: threshold must be a finite number, got ${String(threshold)}`);
   const out: string[] = [];
   let inserted = false;
   for (const c of candidates.slice(0, k)) {
@@ -35,10 +37,39 @@ export interface Calibration {
 
 /** Candidate thresholds: a grid over the observed top-1 similarity range, plus its ends. */
 function thresholdGrid(all: readonly (readonly Candidate[])[], steps: number): number[] {
-  const top = all.map((c) => c[0]?.score ?? 0);
-  const lo = Math.min(...top) - 1e-6;
-  const hi = Math.max(...top) + 1e-6;
+  // A loop, not Math.min(...top): spreading tens of thousands of arguments can overflow the stack.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const c of all) {
+    const s = c[0]?.score ?? 0;
+    lo = Math.min(lo, s);
+    hi = Math.max(hi, s);
+  }
+  lo -= 1e-6;
+  hi += 1e-6;
   return Array.from({ length: steps + 1 }, (_, i) => lo + ((hi - lo) * i) / steps);
+}
+
+/**
+ * The middle of the widest run of grid points that share the best MAP@5: any threshold in the
+ * plateau scores the same here, and its middle is the one least likely to sit on the edge of a
+ * cliff on unseen photos.
+ */
+function middleOfBestPlateau(curve: readonly ThresholdPoint[]): ThresholdPoint {
+  const best = curve.reduce((m, p) => Math.max(m, p.map5), -Infinity);
+  const onTop = (p: ThresholdPoint): boolean => p.map5 >= best - 1e-12;
+  let run = { start: 0, length: 0 };
+  for (let i = 0; i < curve.length; ) {
+    if (!onTop(curve[i]!)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < curve.length && onTop(curve[j]!)) j++;
+    if (j - i > run.length) run = { start: i, length: j - i };
+    i = j;
+  }
+  return curve[run.start + Math.floor((run.length - 1) / 2)]!;
 }
 
 /**
@@ -49,14 +80,14 @@ function thresholdGrid(all: readonly (readonly Candidate[])[], steps: number): n
 export function calibrateThreshold(candidates: readonly (readonly Candidate[])[], truths: readonly string[], options: { steps?: number; targetNewShare?: number } = {}): Calibration {
   if (candidates.length !== truths.length) throw new RangeError(`calibrateThreshold: ${candidates.length} queries but ${truths.length} truths`);
   if (candidates.length === 0) throw new RangeError('calibrateThreshold: no labelled queries to calibrate on');
-  const curve = thresholdGrid(candidates, options.steps ?? 100).map((threshold) => {
+  const curve = thresholdGrid(candidates, checkInteger('steps', options.steps ?? 100, 1)).map((threshold) => {
     const preds = candidates.map((c) => predictWithThreshold(c, threshold));
     return { threshold, map5: map5(truths, preds), newShare: preds.filter((p) => p[0] === NEW_INDIVIDUAL).length / preds.length };
   });
   const target = options.targetNewShare;
-  const best = curve.reduce((a, b) => {
-    if (target !== undefined) return Math.abs(b.newShare - target) < Math.abs(a.newShare - target) ? b : a;
-    return b.map5 > a.map5 ? b : a;
-  });
+  if (target !== undefined && !(target >= 0 && target <= 1)) throw new RangeError(`calibrateThreshold: targetNewShare must be a share from 0 to 1, got ${String(target)}`);
+  const best = target === undefined
+    ? middleOfBestPlateau(curve)
+    : curve.reduce((a, b) => (Math.abs(b.newShare - target) < Math.abs(a.newShare - target) ? b : a));
   return { threshold: best.threshold, map5: best.map5, curve };
 }

@@ -65,7 +65,7 @@ export interface GeMOptions {
 /**
  * Generalised-mean pooling, (mean x^p)^(1/p) with a learnable p (Radenović et al.), the pooling of
  * the Happywhale and Google Landmark winners. Features are clamped to eps first, so it suits
- * non-negative (post-ReLU/SiLU) maps; negative token features are pooled as if they were eps.
+ * non-negative (post-ReLU/SiLU) maps; signed token features are averaged instead.
  */
 export class GeM extends Module {
   /** The exponent, a [1] parameter, so its state-dict key is `p` as in timm's GeM. */
@@ -80,8 +80,10 @@ export class GeM extends Module {
     this.eps = checkNumber('eps', options.eps ?? 1e-6, 0);
   }
 
+  /** NCHW maps are GeM-pooled; [B, tokens, C] token features (signed, LeViT) are averaged. */
   override forward(x: Tensor): Tensor {
     const dims = poolDims(x, 'GeM');
+    if (x.ndim === 3) return x.mean(dims);
     return tidy(() => x.clamp(this.eps).pow(this.p).mean(dims).pow(this.p.reciprocal()));
   }
 }

@@ -86,7 +86,11 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
     ({ train: trainRows, val: valRows } = individualSplit(rows, { valFraction: cfg.valFraction, newFraction: cfg.newFraction, seed: cfg.seed }));
   }
   const counts = new Map<string, number>();
-  for (const r of trainRows) counts.set(r.individualId, (counts.get(r.individualId) ?? 0) + 1);
+  const speciesOf = new Map<string, string>();
+  for (const r of trainRows) {
+    counts.set(r.individualId, (counts.get(r.individualId) ?? 0) + 1);
+    speciesOf.set(r.individualId, r.species);
+  }
   const individuals = cfg.task === 'species' ? [] : [...counts.keys()].sort();
   const individualIndex = new Map(individuals.map((id, i) => [id, i]));
   const sample = (r: TrainRow): Sample => {
@@ -96,7 +100,7 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
   const truths = new Map(valRows.map((r) => [r.path, r.truth ?? r.individualId]));
   log(`data: ${trainRows.length} training and ${valRows.length} validation photos, ${species.length} species${individuals.length ? `, ${individuals.length} individuals` : ''}${cfg.task !== 'species' ? ` (${valRows.filter((r) => r.truth === NEW_INDIVIDUAL).length} validation photos of held-out individuals)` : ''}`);
   return {
-    labels: { species, individuals, individualCounts: individuals.map((id) => counts.get(id)!) },
+    labels: { species, individuals, individualCounts: individuals.map((id) => counts.get(id)!), individualSpecies: individuals.map((id) => speciesIndex.get(speciesOf.get(id)!)!) },
     train: trainRows.map(sample),
     val: valRows.map(sample),
     truths,
@@ -189,6 +193,8 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const resumeFrom = options.resume ? await slot.load((m) => log(`warning: ${m}`)) : undefined;
   const resumePhase = resumeFrom ? (resumeFrom.json.phase as number) : 0;
   if (resumeFrom) log(`resume: continuing phase ${phases[resumePhase]?.name ?? resumePhase} at epoch ${(resumeFrom.json.position as { epoch: number }).epoch + 1}`);
+  // One set of callbacks for the whole run, so the best-so-far and patience carry across phases.
+  const callbacks = buildCallbacks(cfg, task.monitor);
   let history: Logs[] = [];
   let stopReason: string | undefined;
   const started = performance.now();
@@ -218,7 +224,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
         last = await task.evaluate(valLoader.epoch(0), truthOf);
         return last.logs;
       },
-      callbacks: buildCallbacks(cfg, task.monitor),
+      callbacks,
       runDir,
       checkpointInfo: { phase: i },
       resumeFrom: i === resumePhase ? resumeFrom : undefined,

@@ -13,8 +13,8 @@ import type { Logs } from './callbacks/index.js';
 import type { StepResult } from './trainer.js';
 import { TransferModel, type TrainableBlocks } from './transfer.js';
 
-export type TaskName = 'species' | 'individual' | 'joint';
-export const TASKS: readonly TaskName[] = ['species', 'individual', 'joint'];
+export type TaskName = 'species' | 'individual' | 'joint' | 'individual-softmax';
+export const TASKS: readonly TaskName[] = ['species', 'individual', 'joint', 'individual-softmax'];
 
 /** Class names by index; the label integers in batches index these lists. */
 export interface Labels {
@@ -23,6 +23,8 @@ export interface Labels {
   individuals: string[];
   /** Training photos per individual, for dynamic margins. */
   individualCounts: number[];
+  /** Species index of each individual. */
+  individualSpecies: number[];
 }
 
 export interface TaskOptions {
@@ -70,7 +72,67 @@ function confusionMatrix(n: number): number[][] {
 }
 
 export function createTask(name: TaskName, backbone: Backbone, labels: Labels, options: TaskOptions = {}): Task {
-  return name === 'species' ? new SpeciesTask(backbone, labels, options) : new IdentityTask(name, backbone, labels, options);
+  switch (name) {
+    case 'species':
+      return new SpeciesTask(backbone, labels, options);
+    case 'individual-softmax':
+      return new SoftmaxIdentityTask(backbone, labels, options);
+    default:
+      return new IdentityTask(name, backbone, labels, options);
+  }
+}
+
+/**
+ * Turns per-photo class scores into MAP@5 with a tuned new_individual threshold, and species
+ * predictions into a confusion matrix: shared by both identification tasks' validation.
+ */
+class IdentityScorer {
+  readonly candidates: Candidate[][] = [];
+  readonly truths: string[] = [];
+  readonly confusion: number[][];
+  private lossSum = 0;
+  private lossN = 0;
+
+  constructor(private readonly labels: Labels) {
+    this.confusion = confusionMatrix(labels.species.length);
+  }
+
+  /** scores: [B, individuals] (cosines or probabilities); speciesPred: predicted species per photo. */
+  add(batch: Batch, scores: torch.Tensor, speciesPred: number[], truths?: (path: string) => string | undefined): void {
+    const k = Math.min(10, this.labels.individuals.length);
+    const { values, indices } = scores.topk(k, 1);
+    const v = values.toArray();
+    const ix = indices.toArray();
+    const ids = batch.labels.individual!;
+    const species = batch.labels.species!;
+    for (let r = 0; r < batch.paths.length; r++) {
+      this.candidates.push(Array.from({ length: k }, (_, j) => ({ id: this.labels.individuals[ix[r * k + j]!]!, score: v[r * k + j]!, galleryIndex: -1 })));
+      this.truths.push(truths?.(batch.paths[r]!) ?? this.labels.individuals[ids[r]!]!);
+      this.confusion[species[r]!]![speciesPred[r]!]! += 1;
+    }
+  }
+
+  /** Cross entropy of the photos whose individual is known (held-out ones have no class). */
+  addLoss(batch: Batch, logits: torch.Tensor): void {
+    const ids = batch.labels.individual!;
+    const known = Array.from(ids).map((v, i) => (v >= 0 ? i : -1)).filter((i) => i >= 0);
+    if (!known.length) return;
+    const idx = torch.tensor(known, [known.length], { dtype: 'int64' });
+    this.lossSum += torch.F.crossEntropy(logits.indexSelect(0, idx), labelTensor(batch, 'individual').indexSelect(0, idx), { reduction: 'sum' }).item();
+    this.lossN += known.length;
+  }
+
+  result(): Evaluation {
+    const n = this.truths.length;
+    const correct = this.confusion.reduce((s, row, i) => s + row[i]!, 0);
+    const cal = calibrateThreshold(this.candidates, this.truths);
+    return {
+      logs: { val_loss: this.lossSum / Math.max(1, this.lossN), val_map5: cal.map5, val_species_accuracy: correct / Math.max(1, n) },
+      confusion: this.confusion,
+      threshold: cal.threshold,
+      thresholdCurve: cal.curve,
+    };
+  }
 }
 
 class SpeciesTask implements Task {
@@ -144,44 +206,54 @@ class IdentityTask implements Task {
    */
   async evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
     this.model.eval();
-    const confusion = confusionMatrix(this.labels.species.length);
-    const candidates: Candidate[][] = [];
-    const truthList: string[] = [];
-    let lossSum = 0;
-    let lossN = 0;
-    let n = 0;
-    const k = Math.min(10, this.labels.individuals.length);
+    const scorer = new IdentityScorer(this.labels);
     for await (const batch of batches) {
       torch.noGrad(() =>
         torch.tidy(() => {
           const out = this.model.forward(imagesOf(batch));
-          const ids = batch.labels.individual!;
-          const known = Array.from(ids).map((v, i) => (v >= 0 ? i : -1)).filter((i) => i >= 0);
-          if (known.length) {
-            const idx = torch.tensor(known, [known.length], { dtype: 'int64' });
-            lossSum += torch.F.crossEntropy(out.individual.indexSelect(0, idx), labelTensor(batch, 'individual').indexSelect(0, idx), { reduction: 'sum' }).item();
-            lossN += known.length;
-          }
-          const species = batch.labels.species!;
-          argmaxList(out.species).forEach((p, i) => confusion[species[i]!]![p]! += 1);
-          const { values, indices } = this.model.head.individual.cosine(out.embedding).topk(k, 1);
-          const v = values.toArray();
-          const ix = indices.toArray();
-          for (let r = 0; r < batch.paths.length; r++) {
-            candidates.push(Array.from({ length: k }, (_, j) => ({ id: this.labels.individuals[ix[r * k + j]!]!, score: v[r * k + j]!, galleryIndex: -1 })));
-            truthList.push(truths?.(batch.paths[r]!) ?? this.labels.individuals[ids[r]!]!);
-          }
-          n += batch.paths.length;
+          scorer.addLoss(batch, out.individual);
+          scorer.add(batch, this.model.head.individual.cosine(out.embedding), argmaxList(out.species), truths);
         }),
       );
     }
-    const correct = confusion.reduce((s, row, i) => s + row[i]!, 0);
-    const cal = calibrateThreshold(candidates, truthList);
-    return {
-      logs: { val_loss: lossSum / Math.max(1, lossN), val_map5: cal.map5, val_species_accuracy: correct / Math.max(1, n) },
-      confusion,
-      threshold: cal.threshold,
-      thresholdCurve: cal.curve,
-    };
+    return scorer.result();
+  }
+}
+
+/**
+ * The seed's approach to individuals: the softmax top over individual ids. The top-5 classes by
+ * probability are the predictions, and new_individual goes where the probability falls below a
+ * tuned threshold. The species follows from the predicted individual.
+ */
+class SoftmaxIdentityTask implements Task {
+  readonly name = 'individual-softmax' as const;
+  readonly model: TransferModel<DenseHead>;
+  readonly monitor = 'val_map5';
+
+  constructor(backbone: Backbone, readonly labels: Labels, private readonly options: TaskOptions) {
+    if (labels.individuals.length === 0) throw new Error("task 'individual-softmax' needs individuals in the training split");
+    this.model = new TransferModel(backbone, new DenseHead(backbone.featureChannels, labels.individuals.length, options.dense), { trainableBlocks: options.trainableBlocks ?? 'all' });
+  }
+
+  trainStep(batch: Batch): StepResult {
+    const logits = this.model.forward(imagesOf(batch));
+    const target = labelTensor(batch, 'individual');
+    const loss = torch.F.crossEntropy(logits, target, { labelSmoothing: this.options.labelSmoothing ?? 0 });
+    return { loss, metrics: { accuracy: logits.argmax(1).eq(target).float().mean().item() } };
+  }
+
+  async evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
+    this.model.eval();
+    const scorer = new IdentityScorer(this.labels);
+    for await (const batch of batches) {
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          const logits = this.model.forward(imagesOf(batch));
+          scorer.addLoss(batch, logits);
+          scorer.add(batch, torch.F.softmax(logits, 1), argmaxList(logits).map((i) => this.labels.individualSpecies[i]!), truths);
+        }),
+      );
+    }
+    return scorer.result();
   }
 }

@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
 import { register as bench } from './bench.js';
+import { register as demo } from './demo.js';
 import { register as doctor } from './doctor.js';
 import { register as eda } from './eda.js';
 import { register as models } from './models.js';
 import { register as synth } from './synth.js';
+import { register as tournament } from './tournament.js';
 import { register as train } from './train.js';
 import { register as weights } from './weights.js';
 
 /** Each command lives in its own module under ./ and registers itself here. */
 export function registerCommands(program: Command): void {
+  demo(program);
   doctor(program);
   synth(program);
   eda(program);
@@ -16,4 +19,5 @@ export function registerCommands(program: Command): void {
   models(program);
   weights(program);
   train(program);
+  tournament(program);
 }

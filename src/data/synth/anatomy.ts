@@ -64,7 +64,8 @@ export function cutNotches(edge: readonly Point[], notches: readonly Notch[]): P
   });
 }
 
-export function dorsalAnatomy(s: DorsalShape, notches: readonly Notch[]): Anatomy {
+/** A back arc with a dorsal fin; marks go on the fin, or on the back around it for finless species. */
+export function dorsalAnatomy(s: DorsalShape, notches: readonly Notch[], marksOnBack: boolean): Anatomy {
   const half = s.length / 2;
   const back = (x: number): number => {
     const r = 1 - (x / half) ** 2;
@@ -98,8 +99,8 @@ export function dorsalAnatomy(s: DorsalShape, notches: readonly Notch[]): Anatom
   const mid: Point = [(tip[0] + rear[0]) / 2 + (-dy / len) * s.falcate * len, (tip[1] + rear[1]) / 2 + (dx / len) * s.falcate * len];
   const trailing = cutNotches(quad(tip, mid, rear, 80), notches);
   const fin = [...leading, ...trailing.slice(1)];
-  const region = s.fin >= 0.3 ? fin : body.filter(([x]) => Math.abs(x - xf) < s.length / 3).concat([[xf + s.length / 3, 0], [xf - s.length / 3, 0]]);
-  return { body, fin, trailing, region, regionSize: s.fin >= 0.3 ? h : s.hump, back, finBase: [xa, xb] };
+  const region = marksOnBack ? body.filter(([x]) => Math.abs(x - xf) < s.length / 3).concat([[xf + s.length / 3, 0], [xf - s.length / 3, 0]]) : fin;
+  return { body, fin, trailing, region, regionSize: marksOnBack ? s.hump : h, back, finBase: [xa, xb] };
 }
 
 export function flukeAnatomy(s: FlukeShape, notches: readonly Notch[]): Anatomy {

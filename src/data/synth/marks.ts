@@ -24,7 +24,7 @@ export interface Marks {
 }
 
 export function anatomyOf(look: Look, notches: readonly Notch[]): Anatomy {
-  return look.shape.kind === 'dorsal' ? dorsalAnatomy(look.shape, notches) : flukeAnatomy(look.shape, notches);
+  return look.shape.kind === 'dorsal' ? dorsalAnatomy(look.shape, notches, look.markRegion === 'back') : flukeAnatomy(look.shape, notches);
 }
 
 /** A random point inside a polygon (rejection sampling in its bounding box). */

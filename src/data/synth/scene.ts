@@ -90,8 +90,7 @@ export function animalSvg(species: string, look: Look, a: Anatomy, marks: Marks,
 
 export interface Photo {
   jpeg: Buffer;
-  width: number;
-  height: number;
+  /** The animal's box in the photo's pixels. */
   box: Box;
 }
 
@@ -105,7 +104,7 @@ export async function renderPhoto(species: string, look: Look, a: Anatomy, marks
   const long = Math.round(size * rng.uniform(0.8, 1.25));
   const W = aspect >= 1 ? long : Math.round(long * aspect);
   const H = aspect >= 1 ? Math.round(long / aspect) : long;
-  const u = W / 256; // scene details scale with the frame
+  const u = long / 256; // scene details scale with the frame
 
   // Animal placement: scale to a share of the frame, skew and squash for tilt, then camera roll.
   const outline = [...a.body, ...a.fin];
@@ -182,13 +181,13 @@ export async function renderPhoto(species: string, look: Look, a: Anatomy, marks
     const length = rng.uniform(14, 30) * u;
     parts.push(wave(waterY + i * 2.5 * u, length * 0.08, length, rng.next(), i === 0 ? foam : seaNear, i === 0 ? rng.uniform(0.4, 0.8) : 0.9, (i === 0 ? 2 : 3) * u, pre.x0 - 20 * u, pre.x1 + 20 * u));
   }
-  if (rng.bool(0.25)) {
+  if (rng.bool(0.2)) {
     const sx = rng.uniform(pre.x0, pre.x1);
     const sy = rng.uniform(pre.y0 + 0.5 * (pre.y1 - pre.y0), pre.y1);
     const spread = 0.25 * Math.max(pre.x1 - pre.x0, pre.y1 - pre.y0);
     const drops: string[] = [];
     for (let i = 0, n = rng.int(6, 15); i < n; i++) {
-      drops.push(`<circle cx="${f(sx + rng.normal(0, spread * 0.5))}" cy="${f(sy + rng.normal(0, spread * 0.35))}" r="${f(rng.uniform(0.3, 0.8) * spread)}" fill-opacity="${rng.uniform(0.6, 1).toFixed(2)}"/>`);
+      drops.push(`<circle cx="${f(sx + rng.normal(0, spread * 0.5))}" cy="${f(sy + rng.normal(0, spread * 0.35))}" r="${f(rng.uniform(0.25, 0.65) * spread)}" fill-opacity="${rng.uniform(0.6, 1).toFixed(2)}"/>`);
     }
     parts.push(`<g fill="url(#soft)">${drops.join('')}</g>`);
   }
@@ -200,5 +199,5 @@ export async function renderPhoto(species: string, look: Look, a: Anatomy, marks
   let img = sharp(Buffer.from(svg)).removeAlpha();
   if (rng.bool(0.3)) img = img.blur(Math.max(0.3, rng.uniform(0.4, 1.4) * u));
   const jpeg = await img.jpeg({ quality: rng.int(60, 96) }).toBuffer();
-  return { jpeg, width: W, height: H, box };
+  return { jpeg, box };
 }

@@ -1,0 +1,74 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { formatDuration } from '../../util/progress.js';
+
+const CLI = fileURLToPath(new URL('../../../../bin/finprint.js', import.meta.url));
+
+/**
+ * The demo is a script of the same commands a user would type, each printed before it runs, so
+ * its output doubles as a tutorial. The sizes keep the whole demo under 15 minutes on 2 cores.
+ */
+function steps(out: string, quick: boolean): { title: string; args: string[] }[] {
+  const data = join(out, 'data');
+  const size = quick ? '64' : '96';
+  const common = ['--image-size', size, '--batch-size', '16', '--quiet'];
+  const identify = quick ? ['--epochs', '2'] : ['--epochs', '8', '--fine-tune-epochs', '2'];
+  const synth = quick ? ['--species', '4', '--individuals', '40', '--mean-images', '5', '--size', '128'] : [];
+  return [
+    { title: 'Generate the synthetic Happywhale-style dataset', args: ['synth', '--out', data, ...synth] },
+    { title: 'Look at the data: counts, images per individual, chance benchmark (PCC)', args: ['eda', data, '--report', join(out, 'eda.html')] },
+    {
+      title: 'Elimination round: the five backbones on the same budget (species task)',
+      args: ['tournament', '--data', data, '--budget-epochs', quick ? '1' : '2', ...common, '--limit', quick ? '120' : '600', '--out', join(out, 'tournament'), '--lr', '0.002'],
+    },
+    {
+      title: "The seed's approach for individuals: softmax over individual ids",
+      args: ['train', '--data', data, '--task', 'individual-softmax', '--backbone', 'winner', ...common, ...identify, '--lr', '0.002', '--out', join(out, 'runs', 'softmax')],
+    },
+    {
+      title: 'The winners\' approach: embedding + ArcFace + species head (joint), nearest neighbours, tuned new_individual threshold',
+      args: ['train', '--data', data, '--task', 'joint', '--backbone', 'winner', ...common, ...identify, '--lr', '0.002', '--out', join(out, 'runs', 'arcface')],
+    },
+    { title: 'Evaluate both on the held-out test photos (MAP@5 against 1.25 x PCC)', args: ['evaluate', '--run', join(out, 'runs', 'softmax'), '--data', data, '--split', 'test'] },
+    { title: '', args: ['evaluate', '--run', join(out, 'runs', 'arcface'), '--data', data, '--split', 'test'] },
+    { title: 'Write the Kaggle submission and score it against the answers', args: ['predict', '--run', join(out, 'runs', 'arcface'), '--data', data, '--out', join(out, 'submission.csv')] },
+    { title: '', args: ['score', join(data, 'test_solution.csv'), join(out, 'submission.csv')] },
+  ];
+}
+
+function winnerOf(out: string): string {
+  const file = join(out, 'tournament', 'tournament.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { winner: string }).winner;
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('Run the whole workflow on the built-in synthetic dataset: data, tournament, training, evaluation, submission')
+    .option('--out <dir>', 'folder for the data, runs and reports', 'demo-out')
+    .option('--quick', 'a much smaller version (about a minute), as a smoke test')
+    .addHelpText('after', '\nExample:\n  finprint demo --out demo-out')
+    .action((o: { out: string; quick?: boolean }) => {
+      const out = resolve(o.out);
+      const started = performance.now();
+      const list = steps(out, o.quick ?? false);
+      let winner = '';
+      for (const [i, step] of list.entries()) {
+        if (step.args[0] === 'synth' && existsSync(join(out, 'data', 'train.csv'))) {
+          console.log(`\n[${i + 1}/${list.length}] dataset already in ${join(out, 'data')}, kept`);
+          continue;
+        }
+        const args = step.args.map((a) => (a === 'winner' ? winner : a));
+        if (step.title) console.log(`\n[${i + 1}/${list.length}] ${step.title}  (${formatDuration((performance.now() - started) / 1000)} so far)`);
+        console.log(`$ finprint ${args.join(' ')}`);
+        const r = spawnSync(process.execPath, [CLI, ...args], { stdio: 'inherit' });
+        if (r.status !== 0) throw new Error(`demo step failed: finprint ${args.join(' ')} (exit ${r.status ?? r.signal})`);
+        if (args[0] === 'tournament') winner = winnerOf(out);
+      }
+      console.log(`\ndemo finished in ${formatDuration((performance.now() - started) / 1000)}. Open:`);
+      for (const f of ['eda.html', 'tournament/tournament.html', 'runs/softmax/report.html', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv']) console.log(`  ${join(out, f)}`);
+    });
+}

@@ -1,0 +1,92 @@
+// The gallery: embeddings of a run's training photos, each labelled with its individual, what new
+// photos are searched against. Embedding tens of thousands of photos takes a while, so it is done
+// once and cached in the run folder (gallery.safetensors), keyed by a fingerprint of the weights
+// file and the photo list: new weights or a changed train.csv rebuild it, nothing else does.
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../io/safetensors.js';
+import * as torch from '../torch/index.js';
+import type { OpenRun } from '../train/load_run.js';
+import { embedPhotos, type EmbedOptions } from './embed.js';
+import { samplesOf, type RunData } from './run_data.js';
+
+export const GALLERY_FILE = 'gallery.safetensors';
+const META_KEY = 'finprint_gallery';
+
+export interface Gallery {
+  /** Individual of each row. */
+  ids: string[];
+  /** Photo of each row; with mirrors, the second half repeats the first (mirrored views). */
+  paths: string[];
+  /** Rows [0, rows/2) are plain views and the rest mirrored ones. */
+  mirrors: boolean;
+  dim: number;
+  /** [rows, dim] unit rows. */
+  embedding: Float32Array;
+  fingerprint: string;
+  /** Read from the run folder rather than computed now. */
+  cached: boolean;
+}
+
+export interface GalleryOptions extends Pick<EmbedOptions, 'batchSize' | 'concurrency' | 'quiet'> {
+  /** Plain and mirrored view of each photo as two rows, instead of their average as one. */
+  mirrors?: boolean;
+  /** Recompute even when the cache matches. */
+  rebuild?: boolean;
+}
+
+interface GalleryMeta {
+  fingerprint: string;
+  mirrors: boolean;
+  images: string[];
+  ids: string[];
+}
+
+/** What the cached embeddings depend on: the weights, the photos and their ids, and how they were embedded. */
+export function galleryFingerprint(run: OpenRun, data: RunData, mirrors: boolean): string {
+  const weights = join(run.dir, 'best.safetensors');
+  const { size, mtimeMs } = statSync(weights);
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ weights: { size, mtimeMs }, mirrors, imageSize: run.info.imageSize, mode: run.info.mode, crops: run.info.crops }));
+  for (const r of data.gallery) h.update(`\n${r.image},${r.individualId}`);
+  return h.digest('hex');
+}
+
+/** The run's gallery: from the cache when it matches, else embedded now and cached. */
+export async function openGallery(run: OpenRun, data: RunData, options: GalleryOptions = {}): Promise<Gallery> {
+  if (data.gallery.length === 0) throw new Error(`no gallery: every usable row of ${data.dir}/train.csv is a validation photo of this run`);
+  const mirrors = options.mirrors ?? false;
+  const fingerprint = galleryFingerprint(run, data, mirrors);
+  const file = join(run.dir, GALLERY_FILE);
+  const paths = data.gallery.map((r) => r.path);
+  const rowsOf = <T>(list: T[]): T[] => (mirrors ? [...list, ...list] : list);
+  if (!options.rebuild && existsSync(file)) {
+    const meta = JSON.parse((await readSafetensorsHeader(file)).metadata[META_KEY] ?? '{}') as Partial<GalleryMeta>;
+    if (meta.fingerprint === fingerprint) {
+      const t = (await loadSafetensors(file, { names: ['embedding'] })).get('embedding')!;
+      const embedding = t.toFloat32Array();
+      const dim = t.size(1);
+      t.dispose();
+      return { ids: meta.ids!, paths: rowsOf(paths), mirrors, dim, embedding, fingerprint, cached: true };
+    }
+  }
+  const e = await embedPhotos(run, samplesOf(data, data.gallery), { ...options, views: mirrors, label: 'gallery' });
+  const embedding = mirrors ? concat(e.views!.plain, e.views!.mirrored) : e.embedding;
+  const ids = rowsOf(data.gallery.map((r) => r.individualId));
+  const meta: GalleryMeta = { fingerprint, mirrors, images: rowsOf(data.gallery.map((r) => r.image)), ids };
+  const t = torch.tensor(embedding, [ids.length, e.dim]);
+  try {
+    await saveSafetensors(file, { embedding: t }, { [META_KEY]: JSON.stringify(meta) });
+  } finally {
+    t.dispose();
+  }
+  return { ids, paths: rowsOf(paths), mirrors, dim: e.dim, embedding, fingerprint, cached: false };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
