@@ -11,7 +11,7 @@ import { checkInteger } from '../util/check.js';
 import { mapPool } from '../util/pool.js';
 import { Progress } from '../util/progress.js';
 import { Rng } from '../util/random.js';
-import { findTorchPython, median, PyTorchSide } from './pytorch_side.js';
+import { alternateRounds, findTorchPython, PyTorchSide, type OnRound, type SideBySide } from './pytorch_side.js';
 
 export interface DataBenchOptions {
   workers?: number;
@@ -20,19 +20,14 @@ export interface DataBenchOptions {
   size?: number;
   rounds?: number;
   quiet?: boolean;
-  onRound?: (round: number, finprintImgS: number, pytorchImgS: number) => void;
+  onRound?: OnRound;
 }
 
-export interface DataBenchResult {
-  finprint_img_s: number;
-  pytorch_img_s: number;
-  ratio: number;
+export interface DataBenchResult extends SideBySide {
   workers: number;
   images: number;
   batch: number;
   size: number;
-  rounds: { finprint: number[]; pytorch: number[] };
-  torch: string;
 }
 
 /**
@@ -78,25 +73,13 @@ export async function benchData(options: DataBenchOptions = {}): Promise<DataBen
     sharp.concurrency(1);
     const loader = new BatchLoader(new ImagePipeline({ size, mode: 'squash' }), files.map((path) => ({ path })), { batchSize: batch, concurrency: workers, prefetch: 2 });
     const epoch = async (e: number): Promise<number> => {
-      const start = performance.now();
       let n = 0;
       for await (const b of loader.epoch(e)) n += b.shape[0];
-      return n / ((performance.now() - start) / 1000);
+      return n;
     };
     await epoch(0); // warm-up, as the Python side does
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    let torchVersion = '';
-    for (let r = 0; r < rounds; r++) {
-      ours.push(await epoch(r + 1));
-      const round = await py.round<{ img_s: number; torch: string }>();
-      theirs.push(round.img_s);
-      torchVersion = round.torch;
-      options.onRound?.(r, ours[r]!, theirs[r]!);
-    }
-    const f = median(ours);
-    const p = median(theirs);
-    return { finprint_img_s: f, pytorch_img_s: p, ratio: f / p, workers, images: files.length, batch, size, rounds: { finprint: ours, pytorch: theirs }, torch: torchVersion };
+    const result = await alternateRounds(py, rounds, (r) => epoch(r + 1), options.onRound);
+    return { ...result, workers, images: files.length, batch, size };
   } finally {
     py?.close();
     sharp.concurrency(previous);

@@ -3,9 +3,9 @@
 import { availableParallelism } from 'node:os';
 import * as torch from '../torch/index.js';
 import { AdamW } from '../optim/index.js';
-import { engineEnvironment } from '../torch/environment.js';
+import { checkInteger } from '../util/check.js';
 import { ResNet18 } from './resnet18.js';
-import { median, PyTorchSide } from './pytorch_side.js';
+import { alternateRounds, PyTorchSide, type OnRound, type SideBySide } from './pytorch_side.js';
 
 export interface EngineBenchOptions {
   batch?: number;
@@ -13,58 +13,49 @@ export interface EngineBenchOptions {
   steps?: number;
   rounds?: number;
   threads?: number;
-  onRound?: (round: number, finprintImgS: number, pytorchImgS: number) => void;
+  onRound?: OnRound;
 }
 
-export interface EngineBenchResult {
+export interface EngineBenchResult extends SideBySide {
   model: string;
   batch: number;
   size: number;
-  threads: number;
-  finprint_img_s: number;
-  pytorch_img_s: number;
-  ratio: number;
-  rounds: { finprint: number[]; pytorch: number[] };
-  blas: string;
-  libtorch: string;
+  steps: number;
 }
 
 export async function benchEngine(options: EngineBenchOptions = {}): Promise<EngineBenchResult> {
-  const batch = options.batch ?? 16;
-  const size = options.size ?? 224;
-  const steps = options.steps ?? 3;
-  const rounds = options.rounds ?? 3;
-  const threads = options.threads ?? availableParallelism();
+  const batch = checkInteger('batch', options.batch ?? 16, 1, 1024);
+  const size = checkInteger('size', options.size ?? 224, 32, 1024);
+  const steps = checkInteger('steps', options.steps ?? 3, 1, 1000);
+  const rounds = checkInteger('rounds', options.rounds ?? 3, 1, 100);
+  const threads = checkInteger('threads', options.threads ?? availableParallelism(), 1, 1024);
   torch.setNumThreads(threads);
   const py = new PyTorchSide('engine_pytorch.py', ['--batch', `${batch}`, '--size', `${size}`, '--steps', `${steps}`, '--threads', `${threads}`, '--rounds', `${rounds}`]);
+  torch.manualSeed(0);
+  const model = new ResNet18(1000);
+  const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
+  const x = torch.randn([batch, 3, size, size]).keep();
+  const y = torch.randint(0, 1000, [batch]).keep();
   try {
-    torch.manualSeed(0);
-    const model = new ResNet18(1000);
     model.train();
-    const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
-    const x = torch.randn([batch, 3, size, size]).keep();
-    const y = torch.randint(0, 1000, [batch]).keep();
     const step = (): void => {
       opt.zeroGrad();
       torch.tidy(() => torch.F.crossEntropy(model.forward(x), y).backward());
       opt.step();
     };
     for (let i = 0; i < 2; i++) step();
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < steps; i++) step();
-      ours.push((batch * steps) / (Number(process.hrtime.bigint() - start) / 1e9));
-      theirs.push((await py.round<{ img_s: number }>()).img_s);
-      options.onRound?.(r, ours[r]!, theirs[r]!);
-    }
-    model.dispose();
-    const env = engineEnvironment();
-    const f = median(ours);
-    const p = median(theirs);
-    return { model: 'resnet18 (train step, AdamW)', batch, size, threads, finprint_img_s: f, pytorch_img_s: p, ratio: f / p, rounds: { finprint: ours, pytorch: theirs }, blas: env.blas, libtorch: env.libtorch };
+    const result = await alternateRounds(
+      py,
+      rounds,
+      () => {
+        for (let i = 0; i < steps; i++) step();
+        return batch * steps;
+      },
+      options.onRound,
+    );
+    return { model: 'resnet18 (train step, AdamW)', batch, size, steps, ...result };
   } finally {
     py.close();
+    for (const t of [model, opt, x, y]) t.dispose();
   }
 }

@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { engineEnvironment } from '../torch/environment.js';
 
 /** Debian's python3-torch lives in /usr/bin/python3, which may not be the first python3 on PATH. */
 export function findTorchPython(): string {
@@ -68,4 +69,56 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** What bench/pytorch_rounds.py prints for each round. */
+interface PyTorchRound {
+  img_s: number;
+  torch: string;
+  threads: number;
+  blas: string;
+}
+
+/** Both sides' throughput (medians over rounds), their ratio, and what the figures depend on. */
+export interface SideBySide {
+  finprint_img_s: number;
+  pytorch_img_s: number;
+  /** finprint / PyTorch: above 1, finprint is faster. */
+  ratio: number;
+  rounds: { finprint: number[]; pytorch: number[] };
+  finprint: { libtorch: string; blas: string; threads: number; interopThreads: number };
+  pytorch: { torch: string; blas: string; threads: number };
+}
+
+export type OnRound = (round: number, finprintImgS: number, pytorchImgS: number) => void;
+
+/**
+ * Alternates `rounds` timed rounds, PyTorch's first: the Python side warms up until its first
+ * round is asked for, so that warm-up never shares the cores with a timed finprint round.
+ * `ours(round)` runs one finprint round and returns the number of images it processed.
+ */
+export async function alternateRounds(py: PyTorchSide, rounds: number, ours: (round: number) => number | Promise<number>, onRound?: OnRound): Promise<SideBySide> {
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer, got ${rounds}`);
+  const finprint: number[] = [];
+  const pytorch: number[] = [];
+  let theirs: PyTorchRound | undefined;
+  for (let r = 0; r < rounds; r++) {
+    theirs = await py.round<PyTorchRound>();
+    pytorch.push(theirs.img_s);
+    const start = performance.now();
+    const images = await ours(r);
+    finprint.push(images / ((performance.now() - start) / 1000));
+    onRound?.(r, finprint[r]!, pytorch[r]!);
+  }
+  const env = engineEnvironment();
+  const f = median(finprint);
+  const p = median(pytorch);
+  return {
+    finprint_img_s: f,
+    pytorch_img_s: p,
+    ratio: f / p,
+    rounds: { finprint, pytorch },
+    finprint: { libtorch: env.libtorch, blas: env.blas, threads: env.intraOpThreads, interopThreads: env.interOpThreads },
+    pytorch: { torch: theirs!.torch, blas: theirs!.blas, threads: theirs!.threads },
+  };
 }

@@ -10,7 +10,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { Tensor, elementSize, isFloating, type DType } from '../torch/index.js';
 import { rawFromBuffer } from '../torch/tensor.js';
-import { readAt, writeAt, writeFileAtomic } from './atomic.js';
+import { writeFileAtomicWith } from '../util/fs.js';
+import { readAt, writeAt } from './atomic.js';
 
 const DTYPES = {
   F64: 'float64',
@@ -247,7 +248,7 @@ function toTensor(info: TensorInfo, bytes: Uint8Array, dtype: DType | undefined)
  */
 export async function saveSafetensors(path: string, tensors: TensorDict, metadata?: Record<string, string>): Promise<void> {
   const { header, entries } = layout(tensors, metadata, path);
-  await writeFileAtomic(path, async (fh) => {
+  await writeFileAtomicWith(path, async (fh) => {
     let pos = await writeAt(fh, header, 0);
     for (const e of entries) pos = await writeAt(fh, bytesOf(e, path), pos);
   });

@@ -19,6 +19,25 @@ export function curveChart(title: string, series: { label: string; points: (numb
   };
 }
 
+/** MAP@5 and the share of new_individual answers against the threshold (a validation sweep). */
+export function thresholdChart(curve: readonly { threshold: number; map5: number; newShare: number }[]): Block {
+  return {
+    kind: 'chart',
+    title: 'MAP@5 and share of new_individual answers by threshold (validation)',
+    config: {
+      type: 'line',
+      data: {
+        labels: curve.map((p) => p.threshold.toFixed(3)),
+        datasets: [
+          { label: 'MAP@5', data: curve.map((p) => p.map5), borderColor: COLORS[0] },
+          { label: 'new_individual share', data: curve.map((p) => p.newShare), borderColor: COLORS[1] },
+        ],
+      },
+      options: { responsive: true, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'cosine threshold' } } } },
+    },
+  };
+}
+
 export interface RunReportInput {
   config: Record<string, unknown>;
   result: RunResult;
@@ -61,27 +80,7 @@ export async function writeRunReport(path: string, input: RunReportInput): Promi
     },
   ];
   if (result.final.thresholdCurve?.length) {
-    const c = result.final.thresholdCurve;
-    sections.push({
-      title: 'new_individual threshold',
-      blocks: [
-        {
-          kind: 'chart',
-          title: 'MAP@5 and share of new_individual answers by threshold (validation)',
-          config: {
-            type: 'line',
-            data: {
-              labels: c.map((p) => p.threshold.toFixed(3)),
-              datasets: [
-                { label: 'MAP@5', data: c.map((p) => p.map5), borderColor: COLORS[0] },
-                { label: 'new_individual share', data: c.map((p) => p.newShare), borderColor: COLORS[1] },
-              ],
-            },
-            options: { responsive: true, maintainAspectRatio: false, scales: { x: { title: { display: true, text: 'cosine threshold' } } } },
-          },
-        },
-      ],
-    });
+    sections.push({ title: 'new_individual threshold', blocks: [thresholdChart(result.final.thresholdCurve)] });
   }
   sections.push({
     title: 'Species confusion matrix (validation; rows: truth, columns: predicted)',

@@ -1,6 +1,31 @@
 import type { Command } from 'commander';
 import { benchData } from '../../bench/data.js';
-import { intArg } from './parse.js';
+import type { ModelRow } from '../../bench/models.js';
+import type { OnRound, SideBySide } from '../../bench/pytorch_side.js';
+import { intArg, numberArg } from './parse.js';
+
+const logRound: OnRound = (i, f, p) => console.error(`  round ${i + 1}: finprint ${f.toFixed(1)} img/s, pytorch ${p.toFixed(1)} img/s`);
+
+const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);
+// 'none' empties a list: no models at their default size, or no resolution table.
+const modelList = (value: string): string[] => (value === 'none' ? [] : list(value));
+const sizeList = (value: string): number[] => (value === 'none' ? [] : list(value).map(intArg));
+
+/** Both sides' img/s and the ratio, then what the figures depend on: builds, BLAS, threads. */
+function printSides(r: SideBySide): void {
+  console.log(`  finprint  ${r.finprint_img_s.toFixed(1)} img/s  (libtorch ${r.finprint.libtorch}, ${r.finprint.blas}, ${r.finprint.threads} intra-op / ${r.finprint.interopThreads} inter-op threads)`);
+  console.log(`  pytorch   ${r.pytorch_img_s.toFixed(1)} img/s  (torch ${r.pytorch.torch}, ${r.pytorch.blas}, ${r.pytorch.threads} threads)`);
+  console.log(`  ratio     ${r.ratio.toFixed(2)}x`);
+}
+
+function printModelTable(title: string, rows: ModelRow[]): void {
+  console.log(title);
+  console.log(`  ${'model'.padEnd(18)} ${'size'.padStart(5)} ${'finprint img/s'.padStart(15)} ${'pytorch img/s'.padStart(14)} ${'ratio'.padStart(6)}`);
+  for (const r of rows) {
+    const flag = r.ratio < 0.95 ? '  below the 0.95 target' : '';
+    console.log(`  ${r.model.padEnd(18)} ${String(r.size).padStart(5)} ${r.finprint_img_s.toFixed(1).padStart(15)} ${r.pytorch_img_s.toFixed(1).padStart(14)} ${r.ratio.toFixed(2).padStart(6)}${flag}`);
+  }
+}
 
 /** `finprint bench <subject>`: benchmarks against PyTorch on this machine, one subcommand per subject. */
 export function register(program: Command): void {
@@ -19,15 +44,109 @@ export function register(program: Command): void {
       const r = await benchData({
         ...o,
         quiet: o.json ?? false,
-        onRound: o.json ? undefined : (i, f, p) => console.error(`  round ${i + 1}: finprint ${f.toFixed(1)} img/s, pytorch ${p.toFixed(1)} img/s`),
+        onRound: o.json ? undefined : logRound,
       });
       if (o.json) {
         console.log(JSON.stringify(r));
         return;
       }
       console.log(`data pipeline: ${r.images} JPEGs -> batches of ${r.batch} x 3 x ${r.size} x ${r.size} float32, ${r.workers} workers`);
-      console.log(`  finprint  ${r.finprint_img_s.toFixed(1)} img/s`);
-      console.log(`  pytorch   ${r.pytorch_img_s.toFixed(1)} img/s  (torch ${r.torch})`);
+      printSides(r);
+    });
+
+  bench
+    .command('engine')
+    .description('One ResNet-18 training step (forward, backward, AdamW): finprint engine vs PyTorch.')
+    .option('--json', 'print one JSON object')
+    .option('--batch <n>', 'batch size', intArg, 16)
+    .option('--size <px>', 'input side', intArg, 224)
+    .option('--steps <n>', 'training steps per round', intArg, 3)
+    .option('--rounds <n>', 'timed rounds per side (median reported)', intArg, 3)
+    .option('--threads <n>', 'intra-op threads, both sides (default: the cores)', intArg)
+    .action(async (o: { json?: boolean; batch: number; size: number; steps: number; rounds: number; threads?: number }) => {
+      const { benchEngine } = await import('../../bench/engine.js');
+      const r = await benchEngine({ ...o, onRound: o.json ? undefined : logRound });
+      if (o.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      console.log(`engine: ${r.model}, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.steps} steps per round`);
+      printSides(r);
+    });
+
+  bench
+    .command('models')
+    .description('Inference img/s of each backbone at its default input size (eval, no grad): finprint vs the same architecture in PyTorch.')
+    .option('--json', 'print one JSON object')
+    .option('--models <list>', "comma-separated models (default: all; 'none': only the resolution table)", modelList)
+    .option('--sizes <list>', "input sizes for the resolution table of --model ('none': no table)", sizeList, [224, 384, 512])
+    .option('--model <name>', 'the model of the resolution table', 'efficientnet_b0')
+    .option('--batch <n>', 'batch size', intArg, 16)
+    .option('--rounds <n>', 'timed rounds per side (median reported)', intArg, 3)
+    .option('--round-seconds <s>', 'repeat batches until a round lasts about this long', numberArg, 2)
+    .option('--threads <n>', 'intra-op threads, both sides (default: the cores)', intArg)
+    .addHelpText('after', '\nExamples:\n  finprint bench models --models levit_192,coatnet_0_rw_224 --sizes none\n  finprint bench models --models none --sizes 224,384,512 --model efficientnet_b0 --json')
+    .action(async (o: { json?: boolean; models?: string[]; sizes: number[]; model: string; batch: number; rounds: number; roundSeconds: number; threads?: number }) => {
+      const { benchModels } = await import('../../bench/models.js');
+      const r = await benchModels({
+        ...o,
+        sizeModel: o.model,
+        onStart: o.json ? undefined : (m, size) => console.error(`${m} at ${size}x${size}`),
+        onRound: o.json ? undefined : (_m, _s, i, f, p) => logRound(i, f, p),
+      });
+      if (o.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      if (r.results.length) printModelTable(`inference, batch ${r.batch}, eval mode, no grad, default input sizes:`, r.results);
+      if (r.resolution.length) printModelTable(`${r.resolution[0]!.model} by input size:`, r.resolution);
+      console.log(`finprint: libtorch ${r.finprint.libtorch}, ${r.finprint.blas}, ${r.finprint.threads} intra-op / ${r.finprint.interopThreads} inter-op threads`);
+      console.log(`pytorch:  torch ${r.pytorch.torch}, ${r.pytorch.blas}, ${r.pytorch.threads} threads`);
+    });
+
+  bench
+    .command('train')
+    .description('One training epoch of efficientnet_b0 on synthetic JPEGs, decoding included: finprint loader + train step vs PyTorch DataLoader + loop.')
+    .option('--json', 'print one JSON object')
+    .option('--images <n>', 'synthetic photos in the epoch (~512 px, 8 species)', intArg, 128)
+    .option('--workers <n>', 'photos decoding at once / DataLoader workers', intArg, 2)
+    .option('--batch <n>', 'batch size', intArg, 16)
+    .option('--size <px>', 'input side', intArg, 224)
+    .option('--rounds <n>', 'timed epochs per side (median reported)', intArg, 3)
+    .option('--threads <n>', 'intra-op threads, both sides (default: the cores)', intArg)
+    .action(async (o: { json?: boolean; images: number; workers: number; batch: number; size: number; rounds: number; threads?: number }) => {
+      const { benchTrain } = await import('../../bench/train.js');
+      const r = await benchTrain({ ...o, quiet: o.json ?? false, onRound: o.json ? undefined : logRound });
+      if (o.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      console.log(`training: ${r.model}, ${r.images} JPEGs per epoch, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.workers} workers`);
+      printSides(r);
+    });
+
+  bench
+    .command('identify')
+    .description('Exact gallery search (random unit vectors): finprint searchGallery vs blocked matmul + topk in PyTorch.')
+    .option('--json', 'print one JSON object')
+    .option('--queries <n>', 'query embeddings (the test photos)', intArg, 28000)
+    .option('--gallery <n>', 'gallery embeddings (the training photos)', intArg, 51000)
+    .option('--dim <n>', 'embedding width', intArg, 512)
+    .option('--block <n>', 'queries per matmul block, both sides', intArg, 2048)
+    .option('--neighbours <n>', 'gallery neighbours per query (topk k), both sides', intArg, 50)
+    .option('--seed <n>', 'random seed of the vectors', intArg, 0)
+    .option('--rounds <n>', 'timed rounds per side (median reported)', intArg, 1)
+    .addHelpText('after', '\nExample:\n  finprint bench identify --queries 5000 --json')
+    .action(async (o: { json?: boolean; queries: number; gallery: number; dim: number; block: number; neighbours: number; seed: number; rounds: number }) => {
+      const { benchIdentify } = await import('../../bench/identify.js');
+      const r = await benchIdentify({ ...o, onRound: o.json ? undefined : (i, f, p) => console.error(`  round ${i + 1}: finprint ${f.toFixed(0)} queries/s, pytorch ${p.toFixed(0)} queries/s`) });
+      if (o.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      console.log(`gallery search: ${r.queries} queries x ${r.gallery} gallery embeddings of ${r.dim} dims, blocks of ${r.block}, top ${r.neighbours} neighbours`);
+      console.log(`  finprint  ${r.finprint_queries_s.toFixed(0)} queries/s  (${r.seconds.toFixed(1)} s)`);
+      console.log(`  pytorch   ${r.pytorch_queries_s.toFixed(0)} queries/s  (torch ${r.pytorch.torch}, ${r.pytorch.blas})`);
       console.log(`  ratio     ${r.ratio.toFixed(2)}x`);
     });
 }

@@ -3,7 +3,11 @@ import { register as bench } from './bench.js';
 import { register as demo } from './demo.js';
 import { register as doctor } from './doctor.js';
 import { register as eda } from './eda.js';
+import { register as evaluate } from './evaluate.js';
+import { register as identify } from './identify.js';
 import { register as models } from './models.js';
+import { register as predict } from './predict.js';
+import { register as score } from './score.js';
 import { register as synth } from './synth.js';
 import { register as tournament } from './tournament.js';
 import { register as train } from './train.js';
@@ -19,5 +23,9 @@ export function registerCommands(program: Command): void {
   models(program);
   weights(program);
   train(program);
+  evaluate(program);
+  predict(program);
+  score(program);
+  identify(program);
   tournament(program);
 }

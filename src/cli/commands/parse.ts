@@ -12,3 +12,10 @@ export function numberArg(value: string): number {
   if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`Expected a number but received "${value}".`);
   return n;
 }
+
+/** A share or weight from 0 to 1. */
+export function shareArg(value: string): number {
+  const n = numberArg(value);
+  if (n < 0 || n > 1) throw new InvalidArgumentError(`Expected a number from 0 to 1 but received "${value}".`);
+  return n;
+}

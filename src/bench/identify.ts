@@ -1,0 +1,88 @@
+// `finprint bench identify`: exact gallery search at the competition's scale (28k test photos
+// against 51k training photos, 512-d embeddings), finprint's searchGallery vs the same blocked
+// matmul + topk in PyTorch, alternating rounds. finprint also collapses the neighbours to the best
+// photo per individual, which the PyTorch side leaves out.
+import { availableParallelism } from 'node:os';
+import { searchGallery } from '../identify/search.js';
+import * as torch from '../torch/index.js';
+import { checkInteger } from '../util/check.js';
+import { alternateRounds, PyTorchSide, type OnRound, type SideBySide } from './pytorch_side.js';
+
+export interface IdentifyBenchOptions {
+  queries?: number;
+  gallery?: number;
+  dim?: number;
+  /** Queries per matmul block, both sides. */
+  block?: number;
+  /** Gallery neighbours per query (topk's k), both sides. */
+  neighbours?: number;
+  /** Distinct individuals the gallery rows are spread over. */
+  individuals?: number;
+  seed?: number;
+  rounds?: number;
+  threads?: number;
+  onRound?: OnRound;
+}
+
+export interface IdentifyBenchResult {
+  queries: number;
+  gallery: number;
+  dim: number;
+  block: number;
+  neighbours: number;
+  finprint_queries_s: number;
+  pytorch_queries_s: number;
+  ratio: number;
+  /** finprint's time for the whole search (median round). */
+  seconds: number;
+  rounds: SideBySide['rounds'];
+  finprint: SideBySide['finprint'];
+  pytorch: SideBySide['pytorch'];
+}
+
+/** n random unit rows of `dim` numbers from the default generator. */
+const unitRows = (n: number, dim: number): torch.Tensor => torch.tidy(() => torch.F.normalize(torch.randn([n, dim])));
+
+export async function benchIdentify(options: IdentifyBenchOptions = {}): Promise<IdentifyBenchResult> {
+  const queries = checkInteger('queries', options.queries ?? 28000, 1);
+  const gallerySize = checkInteger('gallery', options.gallery ?? 51000, 1);
+  const dim = checkInteger('dim', options.dim ?? 512, 1, 65536);
+  const block = checkInteger('block', options.block ?? 2048, 1);
+  const neighbours = checkInteger('neighbours', options.neighbours ?? 50, 1, gallerySize);
+  const individuals = checkInteger('individuals', options.individuals ?? 15587, 1, gallerySize);
+  const seed = checkInteger('seed', options.seed ?? 0, 0);
+  const rounds = checkInteger('rounds', options.rounds ?? 1, 1, 100);
+  const threads = checkInteger('threads', options.threads ?? availableParallelism(), 1, 1024);
+  torch.setNumThreads(threads);
+  const args = { queries, gallery: gallerySize, dim, block, neighbours, seed, threads, rounds };
+  const py = new PyTorchSide('identify_pytorch.py', Object.entries(args).flatMap(([k, v]) => [`--${k}`, `${v}`]));
+  // Same generator calls in the same order as the Python side: gallery first, then queries.
+  torch.manualSeed(seed);
+  const gallery = unitRows(gallerySize, dim).keep();
+  const q = unitRows(queries, dim).keep();
+  const ids = Array.from({ length: gallerySize }, (_, i) => `id${i % individuals}`);
+  const search = (n: number): number => {
+    const part = n < queries ? q.narrow(0, 0, n) : q;
+    searchGallery(part, gallery, ids, { neighbours, topIndividuals: 5, blockSize: block });
+    if (part !== q) part.dispose();
+    return n;
+  };
+  try {
+    search(Math.min(block, queries)); // warm-up, as the Python side does
+    const r = await alternateRounds(py, rounds, () => search(queries), options.onRound);
+    return {
+      queries, gallery: gallerySize, dim, block, neighbours,
+      finprint_queries_s: r.finprint_img_s,
+      pytorch_queries_s: r.pytorch_img_s,
+      ratio: r.ratio,
+      seconds: queries / r.finprint_img_s,
+      rounds: r.rounds,
+      finprint: r.finprint,
+      pytorch: r.pytorch,
+    };
+  } finally {
+    py.close();
+    gallery.dispose();
+    q.dispose();
+  }
+}

@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { addRunOptions, identifierOptions, type RunFlags } from './run_options.js';
+import { shareArg } from './parse.js';
+
+export function register(program: Command): void {
+  addRunOptions(
+    program
+      .command('evaluate')
+      .description("MAP@5, top-1/top-5, species accuracy and known/new recall of a run on its validation split or a labelled test split; writes evaluation.html in the run folder.")
+      .option('--split <split>', 'val (the run\'s validation split; calibrates and stores the new_individual threshold) | test (test_images/ with test_solution.csv)', 'val')
+      .option('--new-share <f>', 'choose the threshold whose share of new_individual answers is closest to f, instead of the best MAP@5', shareArg)
+      .option('--json', 'print one JSON object'),
+  )
+    .addHelpText('after', '\nExample:\n  finprint evaluate --run runs/arcface --data demo-data --split test --json')
+    .action(async (f: RunFlags & { split: string; newShare?: number; json?: boolean }) => {
+      const { evaluateRun, SPLITS } = await import('../../identify/evaluate.js');
+      const { writeEvaluationReport } = await import('../../report/evaluation.js');
+      const { checkOneOf } = await import('../../util/check.js');
+      const split = checkOneOf('--split', f.split, SPLITS);
+      const e = await evaluateRun(f.run, { ...identifierOptions(f), split, newShare: f.newShare });
+      const report = join(e.summary.run, 'evaluation.html');
+      await writeEvaluationReport(report, e);
+      const s = e.summary;
+      if (f.json) {
+        console.log(JSON.stringify(s));
+        return;
+      }
+      const pct = (v: number | null): string => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
+      console.log(`${s.split} split, ${s.images} photos (${s.known_images} of known, ${s.new_images} of new individuals):`);
+      console.log(`  MAP@5 ${s.map5.toFixed(4)}  top-1 ${pct(s.top1)}  top-5 ${pct(s.top5)}  species accuracy ${pct(s.species_accuracy)}`);
+      console.log(`  known individuals found (top-1) ${pct(s.known_recall)}  new individuals flagged (top-1) ${pct(s.new_recall)}`);
+      console.log(`  new_individual threshold ${s.threshold.toFixed(4)} (${s.threshold_method})`);
+      for (const [species, v] of Object.entries(s.per_species_map5)) console.log(`  ${species.padEnd(28)} MAP@5 ${v.toFixed(4)}`);
+      console.log(`report: ${report}`);
+    });
+}

@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { addRunOptions, identifierOptions, type RunFlags } from './run_options.js';
+import { intArg } from './parse.js';
+
+interface Ranked {
+  id: string;
+  /** Score (similarity) of the individual; null for new_individual. */
+  similarity: number | null;
+  /** Its best-matching gallery photo. */
+  gallery_photo: string | null;
+  /** That gallery entry is the photo's mirror image. */
+  mirrored: boolean;
+}
+
+export function register(program: Command): void {
+  addRunOptions(
+    program
+      .command('identify')
+      .description('Which species and which known individual (or new_individual) each photo shows, with the best-matching gallery photos.')
+      .argument('<photos...>', 'photo files')
+      .option('--species-top <n>', 'species shown per photo', intArg, 3)
+      .option('--json', 'print one JSON object'),
+  )
+    .addHelpText('after', '\nExample:\n  finprint identify --run runs/arcface photos/fin-0412.jpg photos/fin-0413.jpg --json')
+    .action(async (photos: string[], f: RunFlags & { speciesTop: number; json?: boolean }) => {
+      const { Identifier } = await import('../../identify/identifier.js');
+      const { NEW_INDIVIDUAL } = await import('../../data/happywhale.js');
+      const ident = await Identifier.open(f.run, identifierOptions(f));
+      const { threshold } = await ident.threshold();
+      const m = await ident.matchFiles(photos);
+      const predictions = Identifier.predictions(m, threshold);
+      const half = ident.gallery.mirrors ? ident.gallery.ids.length / 2 : Infinity;
+      const results = m.photos.map((p, i) => {
+        const byId = new Map(m.candidates[i]!.map((c) => [c.id, c]));
+        const individuals: Ranked[] = predictions[i]!.map((id) => {
+          const c = id === NEW_INDIVIDUAL ? undefined : byId.get(id);
+          return { id, similarity: c?.score ?? null, gallery_photo: c ? ident.gallery.paths[c.galleryIndex]! : null, mirrored: c ? c.galleryIndex >= half : false };
+        });
+        return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), individuals };
+      });
+      if (f.json) {
+        console.log(JSON.stringify({ run: ident.run.dir, threshold, photos: results }));
+        return;
+      }
+      for (const r of results) {
+        console.log(`${r.photo}`);
+        console.log(`  species: ${r.species.map((s) => `${s.species} ${(s.probability * 100).toFixed(1)}%`).join(', ')}`);
+        r.individuals.forEach((c, k) => {
+          const where = c.gallery_photo ? `  (${c.gallery_photo}${c.mirrored ? ', mirrored' : ''})` : `  (those below score under the threshold ${threshold.toFixed(3)})`;
+          console.log(`  ${k + 1}. ${c.id.padEnd(20)} ${c.similarity === null ? '' : c.similarity.toFixed(4)}${where}`);
+        });
+      }
+    });
+}

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import type { IdentifierOptions } from '../../identify/identifier.js';
+import { intArg, shareArg } from './parse.js';
+
+/** Flags shared by the commands that match photos with a trained run (evaluate, predict, identify). */
+export interface RunFlags {
+  run: string;
+  data?: string;
+  blend: number;
+  galleryMirrors?: boolean;
+  rebuildGallery?: boolean;
+  batchSize: number;
+  workers: number;
+  quiet?: boolean;
+}
+
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--run <dir>', 'run folder written by finprint train')
+    .option('--data <dir>', "training data folder (default: the run's config.json data)")
+    .option('--blend <w>', 'score = (1 - w) x best gallery similarity + w x ArcFace class-centre cosine', shareArg, 0)
+    .option('--gallery-mirrors', 'add each gallery photo mirrored as a second gallery entry')
+    .option('--rebuild-gallery', 'embed the gallery again even if gallery.safetensors matches')
+    .option('--batch-size <n>', 'photos per forward pass', intArg, 32)
+    .option('--workers <n>', 'photos decoding at once', intArg, 4)
+    .option('--quiet', 'no progress bars');
+}
+
+export function identifierOptions(f: RunFlags): IdentifierOptions {
+  return {
+    data: f.data,
+    blend: f.blend,
+    mirrors: f.galleryMirrors ?? false,
+    rebuild: f.rebuildGallery ?? false,
+    batchSize: f.batchSize,
+    concurrency: f.workers,
+    quiet: f.quiet ?? false,
+  };
+}

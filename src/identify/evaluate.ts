@@ -1,0 +1,112 @@
+// `finprint evaluate`: a run's identification and species metrics on a labelled split. On the
+// validation split the new_individual threshold is calibrated (and stored) first, so its MAP@5 is
+// the tuned, optimistic figure; on the test split (test_solution.csv) the stored threshold is used
+// as is, which is the honest estimate of a submission's score.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { confusionMatrix, identificationMetrics, type Confusion, type IdentificationMetrics } from '../eval/metrics.js';
+import { Identifier, type IdentifierOptions, type Photo, type ThresholdOptions } from './identifier.js';
+import { readSolution } from './submission.js';
+import type { StoredThreshold } from './stored_threshold.js';
+
+export const SPLITS = ['val', 'test'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export interface EvaluateOptions extends IdentifierOptions, Pick<ThresholdOptions, 'newShare'> {
+  split?: Split;
+}
+
+export interface EvaluationSummary {
+  run: string;
+  split: Split;
+  task: string;
+  images: number;
+  map5: number;
+  top1: number;
+  top5: number;
+  /** null when the split has no species truth (a solution file without a species column). */
+  species_accuracy: number | null;
+  threshold: number;
+  threshold_method: string;
+  /** Top-1 recall of the right id among photos of known individuals (null: there are none). */
+  known_recall: number | null;
+  /** Top-1 recall of new_individual among photos of new individuals (null: there are none). */
+  new_recall: number | null;
+  known_images: number;
+  new_images: number;
+  per_species_map5: Record<string, number>;
+  blend: number;
+  gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean };
+}
+
+export interface Evaluation {
+  summary: EvaluationSummary;
+  metrics: IdentificationMetrics;
+  /** Species confusion, when the split has species truth. */
+  confusion?: Confusion;
+  calibration: StoredThreshold;
+}
+
+interface LabelledPhotos {
+  photos: Photo[];
+  truths: string[];
+  species?: string[];
+}
+
+async function testSplit(ident: Identifier): Promise<LabelledPhotos> {
+  const file = join(ident.data.dir, 'test_solution.csv');
+  if (!existsSync(file)) {
+    throw new Error(`--split test needs the answers in ${file} (image,individual_id), which ${ident.data.dir} lacks; Kaggle's test set has none: write a submission with finprint predict instead`);
+  }
+  const solution = await readSolution(file);
+  const paths = new Map(ident.data.competition.test.map((t) => [t.image, t.path]));
+  const missing = solution.images.filter((i) => !paths.has(i));
+  if (missing.length) throw new Error(`${file} lists ${missing.length} photo(s) not in ${ident.data.dir}/test_images/: ${missing.slice(0, 5).join(', ')}`);
+  return {
+    photos: solution.images.map((image) => ({ image, path: paths.get(image)! })),
+    truths: solution.images.map((i) => solution.truths.get(i)!),
+    ...(solution.species ? { species: solution.images.map((i) => solution.species!.get(i)!) } : {}),
+  };
+}
+
+const recall = (r: { images: number; top1: number }): number | null => (r.images ? r.top1 : null);
+
+export async function evaluateRun(runDir: string, options: EvaluateOptions = {}): Promise<Evaluation> {
+  const split = options.split ?? 'val';
+  const ident = await Identifier.open(runDir, options);
+  let calibration: StoredThreshold;
+  let labelled: LabelledPhotos;
+  let matched;
+  if (split === 'val') {
+    calibration = await ident.threshold({ newShare: options.newShare, recalibrate: true });
+    matched = await ident.validation();
+    labelled = { photos: matched.photos, truths: matched.truths, species: ident.data.validation.map((r) => r.species) };
+  } else {
+    calibration = await ident.threshold({ newShare: options.newShare });
+    labelled = await testSplit(ident);
+    matched = await ident.match(labelled.photos, 'test');
+  }
+  const predictions = Identifier.predictions(matched, calibration.threshold);
+  const metrics = identificationMetrics(labelled.truths, predictions, labelled.species ?? labelled.truths.map(() => 'all'));
+  const confusion = labelled.species ? confusionMatrix(labelled.species, ident.predictedSpecies(matched), ident.species) : undefined;
+  const summary: EvaluationSummary = {
+    run: ident.run.dir,
+    split,
+    task: ident.run.info.task,
+    images: metrics.images,
+    map5: metrics.map5,
+    top1: metrics.top1,
+    top5: metrics.top5,
+    species_accuracy: confusion ? confusion.accuracy : null,
+    threshold: calibration.threshold,
+    threshold_method: calibration.method.kind === 'map5' ? 'best MAP@5 on validation' : `new_individual share ${calibration.method.target} on validation`,
+    known_recall: recall(metrics.known),
+    new_recall: recall(metrics.new),
+    known_images: metrics.known.images,
+    new_images: metrics.new.images,
+    per_species_map5: Object.fromEntries(metrics.perSpecies.map((g) => [g.group, g.map5])),
+    blend: options.blend ?? 0,
+    gallery: { photos: ident.data.gallery.length, rows: ident.gallery.ids.length, mirrors: ident.gallery.mirrors, cached: ident.gallery.cached },
+  };
+  return { summary, metrics, ...(confusion ? { confusion } : {}), calibration };
+}

@@ -1,0 +1,130 @@
+// One trained run ready to identify photos: its model, the data it trained on, its gallery (cached
+// in the run folder) and its new_individual threshold (stored in the run folder, or calibrated on
+// the validation split when missing). evaluate, predict and identify all go through here, so they
+// score photos identically.
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { NEW_INDIVIDUAL } from '../data/happywhale.js';
+import { openRun, type OpenRun } from '../train/load_run.js';
+import { checkNumber } from '../util/check.js';
+import { embedPhotos, type Embedded } from './embed.js';
+import { openGallery, type Gallery, type GalleryOptions } from './gallery.js';
+import { matchEmbeddings } from './match.js';
+import { readRunData, runDataDir, samplesOf, type RunData } from './run_data.js';
+import type { Candidate } from './search.js';
+import { readStoredThreshold, writeStoredThreshold, type ScoreSettings, type StoredThreshold } from './stored_threshold.js';
+import { calibrateThreshold, predictWithThreshold } from './threshold.js';
+
+export interface IdentifierOptions extends GalleryOptions {
+  /** Training data folder; default: the run's config.data. */
+  data?: string;
+  /** Weight of the ArcFace class-centre cosine in the score (0..1, default 0). */
+  blend?: number;
+}
+
+export interface Photo {
+  image: string;
+  path: string;
+}
+
+export interface Matched {
+  photos: Photo[];
+  embedded: Embedded;
+  /** Best individuals per photo, best first (up to 5). */
+  candidates: Candidate[][];
+}
+
+export interface ThresholdOptions {
+  /** Choose the threshold whose share of new_individual answers is closest to this, not by MAP@5. */
+  newShare?: number;
+  /** Calibrate again even if a stored threshold applies. */
+  recalibrate?: boolean;
+}
+
+export class Identifier {
+  private validationMatches: Promise<Matched & { truths: string[] }> | undefined;
+
+  private constructor(
+    readonly run: OpenRun,
+    readonly data: RunData,
+    readonly gallery: Gallery,
+    private readonly options: IdentifierOptions,
+  ) {}
+
+  static async open(runDir: string, options: IdentifierOptions = {}): Promise<Identifier> {
+    checkNumber('blend', options.blend ?? 0, 0, 1);
+    const run = await openRun(runDir);
+    const data = await readRunData(run, runDataDir(run, options.data));
+    const gallery = await openGallery(run, data, options);
+    return new Identifier(run, data, gallery, options);
+  }
+
+  get settings(): ScoreSettings {
+    return { gallery: this.gallery.fingerprint, blend: this.options.blend ?? 0 };
+  }
+
+  /** Embeds photos and matches them against the gallery. */
+  async match(photos: readonly Photo[], label = 'embed'): Promise<Matched> {
+    const embedded = await embedPhotos(this.run, samplesOf(this.data, photos), { ...this.options, label });
+    const candidates = matchEmbeddings(this.run, this.gallery, embedded.embedding, { blend: this.options.blend ?? 0 });
+    return { photos: [...photos], embedded, candidates };
+  }
+
+  /** Photos given by path (e.g. on the command line). */
+  async matchFiles(paths: readonly string[]): Promise<Matched> {
+    if (paths.length === 0) throw new Error('no photos given: name one or more photo files');
+    const missing = paths.filter((p) => !existsSync(p));
+    if (missing.length) throw new Error(`photo file${missing.length > 1 ? 's' : ''} not found: ${missing.join(', ')}`);
+    return this.match(paths.map((p) => ({ image: basename(p), path: resolve(p) })), 'photos');
+  }
+
+  /** The run's validation split, matched once per Identifier, with its truths. */
+  validation(): Promise<Matched & { truths: string[] }> {
+    this.validationMatches ??= (async () => {
+      const rows = this.data.validation;
+      if (rows.length === 0) throw new Error(`the run ${this.run.dir} has no validation photos in ${this.data.dir}/train.csv to calibrate the new_individual threshold on`);
+      return { ...(await this.match(rows, 'validation')), truths: rows.map((r) => r.truth) };
+    })();
+    return this.validationMatches;
+  }
+
+  /** The stored threshold if it applies, else one calibrated on the validation split now (and stored). */
+  async threshold(options: ThresholdOptions = {}): Promise<StoredThreshold> {
+    const settings = this.settings;
+    if (options.newShare !== undefined) checkNumber('newShare', options.newShare, 0, 1);
+    const stored = options.recalibrate ? undefined : readStoredThreshold(this.run.dir, settings, options.newShare);
+    if (stored) return stored;
+    const val = await this.validation();
+    const calibration = calibrateThreshold(val.candidates, val.truths, options.newShare !== undefined ? { targetNewShare: options.newShare } : {});
+    const record: StoredThreshold = {
+      ...calibration,
+      settings,
+      method: options.newShare !== undefined ? { kind: 'new-share', target: options.newShare } : { kind: 'map5' },
+      images: val.truths.length,
+      newImages: val.truths.filter((t) => t === NEW_INDIVIDUAL).length,
+    };
+    await writeStoredThreshold(this.run.dir, record);
+    return record;
+  }
+
+  /** The run's species names, the columns of Embedded.species. */
+  get species(): string[] {
+    return this.run.info.labels.species;
+  }
+
+  /** Most likely species of each matched photo. */
+  predictedSpecies(m: Matched): string[] {
+    return m.photos.map((_, i) => this.speciesRanking(m, i)[0]!.species);
+  }
+
+  /** Species of photo i by probability, most likely first. */
+  speciesRanking(m: Matched, i: number): { species: string; probability: number }[] {
+    const n = this.species.length;
+    return this.species.map((species, s) => ({ species, probability: m.embedded.species[i * n + s]! })).sort((a, b) => b.probability - a.probability);
+  }
+
+  /** Five predictions per photo with new_individual placed by `threshold`. */
+  static predictions(m: Matched, threshold: number): string[][] {
+    return m.candidates.map((c) => predictWithThreshold(c, threshold));
+  }
+}
