@@ -135,21 +135,34 @@ class IdentityScorer {
   }
 }
 
-class SpeciesTask implements Task {
-  readonly name = 'species' as const;
+/** The seed's softmax top over one label (species, or individual ids), trained with cross entropy. */
+abstract class SoftmaxTask implements Task {
+  abstract readonly name: TaskName;
+  abstract readonly monitor: string;
   readonly model: TransferModel<DenseHead>;
-  readonly monitor = 'val_accuracy';
 
-  constructor(backbone: Backbone, readonly labels: Labels, private readonly options: TaskOptions) {
-    this.model = new TransferModel(backbone, new DenseHead(backbone.featureChannels, labels.species.length, options.dense), { trainableBlocks: options.trainableBlocks ?? 'all' });
+  constructor(backbone: Backbone, readonly labels: Labels, private readonly options: TaskOptions, private readonly label: 'species' | 'individual') {
+    const classes = label === 'species' ? labels.species : labels.individuals;
+    if (classes.length === 0) throw new Error(`a softmax over ${label} labels needs ${label} classes in the training split`);
+    this.model = new TransferModel(backbone, new DenseHead(backbone.featureChannels, classes.length, options.dense), { trainableBlocks: options.trainableBlocks ?? 'all' });
   }
 
   trainStep(batch: Batch): StepResult {
     const logits = this.model.forward(imagesOf(batch));
-    const target = labelTensor(batch, 'species');
+    const target = labelTensor(batch, this.label);
     const loss = torch.F.crossEntropy(logits, target, { labelSmoothing: this.options.labelSmoothing ?? 0 });
-    const accuracy = logits.argmax(1).eq(target).float().mean().item();
-    return { loss, metrics: { accuracy } };
+    return { loss, metrics: { accuracy: logits.argmax(1).eq(target).float().mean().item() } };
+  }
+
+  abstract evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation>;
+}
+
+class SpeciesTask extends SoftmaxTask {
+  readonly name = 'species' as const;
+  readonly monitor = 'val_accuracy';
+
+  constructor(backbone: Backbone, labels: Labels, options: TaskOptions) {
+    super(backbone, labels, options, 'species');
   }
 
   async evaluate(batches: AsyncIterable<Batch>): Promise<Evaluation> {
@@ -225,21 +238,12 @@ class IdentityTask implements Task {
  * probability are the predictions, and new_individual goes where the probability falls below a
  * tuned threshold. The species follows from the predicted individual.
  */
-class SoftmaxIdentityTask implements Task {
+class SoftmaxIdentityTask extends SoftmaxTask {
   readonly name = 'individual-softmax' as const;
-  readonly model: TransferModel<DenseHead>;
   readonly monitor = 'val_map5';
 
-  constructor(backbone: Backbone, readonly labels: Labels, private readonly options: TaskOptions) {
-    if (labels.individuals.length === 0) throw new Error("task 'individual-softmax' needs individuals in the training split");
-    this.model = new TransferModel(backbone, new DenseHead(backbone.featureChannels, labels.individuals.length, options.dense), { trainableBlocks: options.trainableBlocks ?? 'all' });
-  }
-
-  trainStep(batch: Batch): StepResult {
-    const logits = this.model.forward(imagesOf(batch));
-    const target = labelTensor(batch, 'individual');
-    const loss = torch.F.crossEntropy(logits, target, { labelSmoothing: this.options.labelSmoothing ?? 0 });
-    return { loss, metrics: { accuracy: logits.argmax(1).eq(target).float().mean().item() } };
+  constructor(backbone: Backbone, labels: Labels, options: TaskOptions) {
+    super(backbone, labels, options, 'individual');
   }
 
   async evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
