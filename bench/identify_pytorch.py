@@ -3,7 +3,7 @@
 Random unit vectors from the same seed and generator calls as the TypeScript side (so, with the
 same libtorch, the very same vectors); each block of queries is one matmul against the transposed
 gallery and one topk. Prints one JSON line per round (pytorch_rounds.serve).
-Usage: identify_pytorch.py --queries 28000 --gallery 51000 --dim 512 --block 2048 --neighbours 50 --seed 0 --threads T --rounds R
+Usage: identify_pytorch.py --queries 28000 --gallery 51000 --dim 512 --block 1024 --neighbours 50 --seed 0 --threads T --rounds R
 """
 import argparse
 
@@ -18,7 +18,7 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=28000)
     p.add_argument("--gallery", type=int, default=51000)
     p.add_argument("--dim", type=int, default=512)
-    p.add_argument("--block", type=int, default=2048)
+    p.add_argument("--block", type=int, default=1024)
     p.add_argument("--neighbours", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)

@@ -1,7 +1,7 @@
 // Box files in the competition community's format: image,x0,y0,x1,y1 with optional score and
 // label columns; pixel coordinates, or relative (0..1) ones when told. Bad rows are reported by
 // file and line and skipped.
-import { readCsv } from './csv.js';
+import { readCsv, writeCsv } from './csv.js';
 import type { Box } from './image.js';
 
 export interface BoxRecord extends Box {
@@ -37,10 +37,12 @@ export async function readBoxFile(path: string, options: ReadBoxesOptions = {}):
   table.rows.forEach((row, i) => {
     const line = table.lines[i] ?? i + 2;
     const bad = (message: string): void => void problems.push({ file: path, line, message });
+    if (row.length !== table.header.length) return bad(`expected ${table.header.length} fields (${table.header.join(',')}) but the row has ${row.length}`);
     const image = row[col('image')] ?? '';
     if (!image) return bad('empty image name');
-    const nums = ['x0', 'y0', 'x1', 'y1'].map((c) => Number(row[col(c)]));
-    if (nums.some((v) => !Number.isFinite(v))) return bad(`coordinates must be numbers, got ${['x0', 'y0', 'x1', 'y1'].map((c) => row[col(c)]).join(',')}`);
+    const texts = ['x0', 'y0', 'x1', 'y1'].map((c) => row[col(c)]!.trim());
+    const nums = texts.map((t) => (t === '' ? NaN : Number(t)));
+    if (nums.some((v) => !Number.isFinite(v))) return bad(`coordinates must be numbers, got ${texts.join(',')}`);
     let [x0, y0, x1, y1] = nums as [number, number, number, number];
     const size = options.sizes?.get(image);
     if (options.relative) {
@@ -49,10 +51,11 @@ export async function readBoxFile(path: string, options: ReadBoxesOptions = {}):
       [x0, x1] = [x0 * size.width, x1 * size.width];
       [y0, y1] = [y0 * size.height, y1 * size.height];
     }
+    if (x0 < 0 || y0 < 0) return bad(`box ${x0},${y0},${x1},${y1} starts left of or above the image (negative coordinate)`);
     if (!(x1 > x0 && y1 > y0)) return bad(`box has no area (x0 ${x0}, y0 ${y0}, x1 ${x1}, y1 ${y1})`);
     if (size && (x0 < 0 || y0 < 0 || x1 > size.width || y1 > size.height)) return bad(`box ${x0},${y0},${x1},${y1} lies outside the ${size.width}x${size.height} image`);
     const scoreText = col('score') >= 0 ? row[col('score')] : undefined;
-    const score = scoreText === undefined || scoreText === '' ? undefined : Number(scoreText);
+    const score = scoreText === undefined || scoreText.trim() === '' ? undefined : Number(scoreText);
     if (score !== undefined && !Number.isFinite(score)) return bad(`score must be a number, got ${scoreText}`);
     const label = col('label') >= 0 ? row[col('label')] || undefined : undefined;
     if (options.label !== undefined && label !== options.label) return;
@@ -69,4 +72,14 @@ export async function readBoxes(path: string, options: ReadBoxesOptions = {}): P
   if (boxes.size === 0 && problems.length > 0) throw new Error(`${path}: no usable boxes; first problem at line ${problems[0]!.line}: ${problems[0]!.message}`);
   for (const p of problems.slice(0, 10)) process.stderr.write(`warning: ${p.file} line ${p.line}: ${p.message}; that photo is used whole\n`);
   return boxes;
+}
+
+/** Box files are written with every column, so a reader never has to guess what is missing. */
+export const BOX_COLUMNS = ['image', 'x0', 'y0', 'x1', 'y1', 'score', 'label'] as const;
+
+/** Writes boxes (pixels) in the format readBoxFile reads, sorted by image name, atomically. */
+export async function writeBoxFile(path: string, boxes: ReadonlyMap<string, BoxRecord>): Promise<void> {
+  const round = (v: number): number => Math.round(v * 10) / 10;
+  const rows = [...boxes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([image, b]) => [image, round(b.x0), round(b.y0), round(b.x1), round(b.y1), b.score === undefined ? '' : b.score.toFixed(4), b.label ?? '']);
+  await writeCsv(path, BOX_COLUMNS, rows);
 }

@@ -1,10 +1,12 @@
 import sharp from 'sharp';
 import { checkInteger, checkNumber, checkOneOf, checkTriple, invalidParameterError } from '../util/check.js';
+import { cropWindow, overhang } from './crop.js';
 
 /**
  * squash: stretch to the target size. letterbox: fit inside, pad with the background.
  * center_crop: timm eval transform (shorter side to size / crop_pct, then a centre crop).
- * box: crop to the animal's box plus a margin, then squash (no box: the whole photo).
+ * box: crop to the animal's box plus a margin, grown to the output's shape (crop.ts), edge pixels
+ *   repeated where the window leaves the photo; no box: the whole photo, squashed.
  */
 export type ResizeMode = 'squash' | 'letterbox' | 'center_crop' | 'box';
 export const RESIZE_MODES: readonly ResizeMode[] = ['squash', 'letterbox', 'center_crop', 'box'];
@@ -88,15 +90,19 @@ export async function decodeResized(input: string | Buffer, spec: ResolvedResize
       img = img.resize(rw, rh, { fit: 'fill', kernel })
         .extract({ left: Math.round((rw - width) / 2), top: Math.round((rh - height) / 2), width, height });
     } else {
-      const b = checkBox(box!);
-      const mx = (b.x1 - b.x0) * spec.margin;
-      const my = (b.y1 - b.y0) * spec.margin;
-      const left = Math.max(0, Math.floor(b.x0 - mx));
-      const top = Math.max(0, Math.floor(b.y0 - my));
-      const right = Math.min(W, Math.ceil(b.x1 + mx));
-      const bottom = Math.min(H, Math.ceil(b.y1 + my));
-      if (right <= left || bottom <= top) throw new Error(`box ${b.x0},${b.y0},${b.x1},${b.y1} lies outside the ${W}x${H} photo`);
-      img = img.extract({ left, top, width: right - left, height: bottom - top }).resize(width, height, { fit: 'fill', kernel });
+      const win = cropWindow(checkBox(box!), { width: W, height: H }, { margin: spec.margin, aspect: width / height });
+      const pad = overhang(win, { width: W, height: H });
+      const inside = { left: win.left + pad.left, top: win.top + pad.top, width: win.width - pad.left - pad.right, height: win.height - pad.top - pad.bottom };
+      // sharp extends after resizing, so the overhang is converted to output pixels.
+      const span = (inner: number, before: number, scale: number, size: number): [number, number, number] => {
+        const n = Math.min(size, Math.max(1, Math.round(inner * scale)));
+        const lead = Math.min(Math.round(before * scale), size - n);
+        return [lead, n, size - n - lead];
+      };
+      const [left, innerW, right] = span(inside.width, pad.left, width / win.width, width);
+      const [top, innerH, bottom] = span(inside.height, pad.top, height / win.height, height);
+      img = img.extract(inside).resize(innerW, innerH, { fit: 'fill', kernel });
+      if (innerW < width || innerH < height) img = img.extend({ left, top, right, bottom, extendWith: 'copy' });
     }
   }
   // Flatten alpha and expand greyscale so every photo comes out as 3-channel RGB.
@@ -109,7 +115,8 @@ export async function decodeResized(input: string | Buffer, spec: ResolvedResize
   return { data, width: info.width, height: info.height };
 }
 
-async function orientedSize(input: string | Buffer): Promise<{ width: number; height: number }> {
+/** Width and height as the photo is shown (EXIF orientation applied), from its header only. */
+export async function orientedSize(input: string | Buffer): Promise<{ width: number; height: number }> {
   const m = await sharp(input).metadata();
   const w = checkInteger('image width', m.width, 1);
   const h = checkInteger('image height', m.height, 1);

@@ -1,6 +1,7 @@
 // Photos -> unit-length embeddings (what gallery search compares) and species probabilities, from
-// an opened run. An identification run's embedding is its ArcFace neck's output; a species run has
-// none, so its globally average-pooled backbone features stand in (the seed's kNN baseline).
+// an opened run. An identification run's embedding is its ArcFace neck's output; a softmax run
+// (species, or the seed's individual ids) has none, so its globally average-pooled backbone
+// features stand in (the seed's kNN baseline).
 // Flip test-time augmentation: a photo and its mirror go through the model in one batch and their
 // embeddings are averaged, which steadies the vector against which way the animal faces.
 import { BatchLoader } from '../data/loader.js';
@@ -35,7 +36,15 @@ export interface Embedded {
   views?: { plain: Float32Array; mirrored: Float32Array };
   /** [count, species] probabilities, in the run's species order (labels.species). */
   species: Float32Array;
+  /**
+   * For the seed's softmax over individuals: each photo's CLASS_TOP most probable individuals
+   * ([count, CLASS_TOP] class indices and probabilities, best first); the seed predicted these.
+   */
+  classTop?: { index: Int32Array; prob: Float32Array };
 }
+
+/** Individuals kept per photo from a softmax over individuals: the top five plus room for new_individual. */
+export const CLASS_TOP = 10;
 
 /** Width of the run's embedding: the neck's, or the pooled backbone features' for a species run. */
 export function embeddingDim(run: OpenRun): number {
@@ -43,15 +52,30 @@ export function embeddingDim(run: OpenRun): number {
   return model.head instanceof JointHead ? model.head.neck.embeddingDim : model.backbone.featureChannels;
 }
 
-/** Unit embeddings and species logits of a batch of images, in one forward pass. */
-function forwardViews(run: OpenRun, x: torch.Tensor): { embedding: torch.Tensor; logits: torch.Tensor } {
+/**
+ * Unit embeddings and species probabilities of a batch of images, in one forward pass. A run with
+ * a softmax over individuals (the seed's) gets its species by adding up the probabilities of each
+ * species' individuals: `individualToSpecies` is that one-hot [individuals, species] matrix.
+ */
+function forwardViews(run: OpenRun, x: torch.Tensor, individualToSpecies?: torch.Tensor): { embedding: torch.Tensor; species: torch.Tensor; individuals?: torch.Tensor } {
   const model = run.task.model;
   const features = model.backbone.forwardFeatures(x);
   if (model.head instanceof JointHead) {
     const out = model.head.forward(features);
-    return { embedding: out.embedding, logits: out.species };
+    return { embedding: out.embedding, species: torch.F.softmax(out.species, 1) };
   }
-  return { embedding: torch.F.normalize(globalAvgPool(features)), logits: model.head.forward(features) as torch.Tensor };
+  const probs = torch.F.softmax(model.head.forward(features) as torch.Tensor, 1);
+  const embedding = torch.F.normalize(globalAvgPool(features));
+  return individualToSpecies ? { embedding, species: probs.matmul(individualToSpecies), individuals: probs } : { embedding, species: probs };
+}
+
+function oneHotSpecies(run: OpenRun): torch.Tensor | undefined {
+  if (run.info.task !== 'individual-softmax') return undefined;
+  const { individuals, individualSpecies, species } = run.info.labels;
+  if (individualSpecies?.length !== individuals.length) throw new Error(`${run.dir}/run.json has no species for its individuals (labels.individualSpecies): train the run again with this version`);
+  const m = new Float32Array(individuals.length * species.length);
+  individualSpecies.forEach((s, i) => (m[i * species.length + s] = 1));
+  return torch.tensor(m, [individuals.length, species.length]);
 }
 
 /** Embeds photos in order (the loader keeps it), batched and prefetched. */
@@ -68,26 +92,39 @@ export async function embedPhotos(run: OpenRun, samples: readonly Sample[], opti
   const embedding = new Float32Array(n * dim);
   const species = new Float32Array(n * nSpecies);
   const views = options.views ? { plain: new Float32Array(n * dim), mirrored: new Float32Array(n * dim) } : undefined;
+  const individualToSpecies = oneHotSpecies(run);
+  const k = Math.min(CLASS_TOP, run.info.labels.individuals.length);
+  const classTop = individualToSpecies ? { index: new Int32Array(n * k), prob: new Float32Array(n * k) } : undefined;
   let row = 0;
-  for await (const batch of loader.epoch(0)) {
-    const b = batch.paths.length;
-    torch.noGrad(() =>
-      torch.tidy(() => {
-        const x = imagesOf(batch);
-        // Both views in one pass: in eval mode every row is independent of the others.
-        const out = forwardViews(run, mirror ? torch.cat([x, x.flip(3)]) : x);
-        const probs = torch.F.softmax(out.logits, 1);
-        const plain = out.embedding.narrow(0, 0, b);
-        const mirrored = mirror ? out.embedding.narrow(0, b, b) : plain;
-        embedding.set((flip ? torch.F.normalize(plain.add(mirrored)) : plain).toFloat32Array(), row * dim);
-        species.set((flip ? probs.narrow(0, 0, b).add(probs.narrow(0, b, b)).mul(0.5) : probs.narrow(0, 0, b)).toFloat32Array(), row * nSpecies);
-        views?.plain.set(plain.toFloat32Array(), row * dim);
-        views?.mirrored.set(mirrored.toFloat32Array(), row * dim);
-      }),
-    );
-    row += b;
-    progress.tick(b);
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const b = batch.paths.length;
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          const x = imagesOf(batch);
+          // Both views in one pass: in eval mode every row is independent of the others.
+          const out = forwardViews(run, mirror ? torch.cat([x, x.flip(3)]) : x, individualToSpecies);
+          const plain = out.embedding.narrow(0, 0, b);
+          const mirrored = mirror ? out.embedding.narrow(0, b, b) : plain;
+          embedding.set((flip ? torch.F.normalize(plain.add(mirrored)) : plain).toFloat32Array(), row * dim);
+          const probs = flip ? out.species.narrow(0, 0, b).add(out.species.narrow(0, b, b)).mul(0.5) : out.species.narrow(0, 0, b);
+          species.set(probs.toFloat32Array(), row * nSpecies);
+          if (classTop && out.individuals) {
+            const ind = flip ? out.individuals.narrow(0, 0, b).add(out.individuals.narrow(0, b, b)).mul(0.5) : out.individuals.narrow(0, 0, b);
+            const { values, indices } = ind.topk(k, 1);
+            classTop.prob.set(values.toFloat32Array(), row * k);
+            classTop.index.set(Int32Array.from(indices.toArray()), row * k);
+          }
+          views?.plain.set(plain.toFloat32Array(), row * dim);
+          views?.mirrored.set(mirrored.toFloat32Array(), row * dim);
+        }),
+      );
+      row += b;
+      progress.tick(b);
+    }
+  } finally {
+    individualToSpecies?.dispose();
   }
   progress.done();
-  return { count: n, dim, embedding, species, ...(views ? { views } : {}) };
+  return { count: n, dim, embedding, species, ...(views ? { views } : {}), ...(classTop ? { classTop } : {}) };
 }

@@ -3,9 +3,10 @@
 // the tuned, optimistic figure; on the test split (test_solution.csv) the stored threshold is used
 // as is, which is the honest estimate of a submission's score.
 import { existsSync } from 'node:fs';
+import { countBy, pcc } from '../data/chance.js';
 import { join } from 'node:path';
 import { confusionMatrix, identificationMetrics, type Confusion, type IdentificationMetrics } from '../eval/metrics.js';
-import { Identifier, type IdentifierOptions, type Photo, type ThresholdOptions } from './identifier.js';
+import { Identifier, type IdentifierOptions, type Matched, type Photo, type ThresholdOptions } from './identifier.js';
 import { readSolution } from './submission.js';
 import type { StoredThreshold } from './stored_threshold.js';
 
@@ -35,6 +36,9 @@ export interface EvaluationSummary {
   known_images: number;
   new_images: number;
   per_species_map5: Record<string, number>;
+  /** Proportional chance criterion of the split's individual labels (new_individual included), and 1.25 x it: the bar to beat. */
+  pcc: number;
+  pcc125: number;
   blend: number;
   gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean };
 }
@@ -76,11 +80,12 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
   const ident = await Identifier.open(runDir, options);
   let calibration: StoredThreshold;
   let labelled: LabelledPhotos;
-  let matched;
+  let matched: Matched;
   if (split === 'val') {
     calibration = await ident.threshold({ newShare: options.newShare, recalibrate: true });
-    matched = await ident.validation();
-    labelled = { photos: matched.photos, truths: matched.truths, species: ident.data.validation.map((r) => r.species) };
+    const val = await ident.validation();
+    matched = val;
+    labelled = { photos: val.photos, truths: val.truths, species: ident.data.validation.map((r) => r.species) };
   } else {
     calibration = await ident.threshold({ newShare: options.newShare });
     labelled = await testSplit(ident);
@@ -89,6 +94,7 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
   const predictions = Identifier.predictions(matched, calibration.threshold);
   const metrics = identificationMetrics(labelled.truths, predictions, labelled.species ?? labelled.truths.map(() => 'all'));
   const confusion = labelled.species ? confusionMatrix(labelled.species, ident.predictedSpecies(matched), ident.species) : undefined;
+  const chance = pcc(countBy(labelled.truths, (t) => t).values());
   const summary: EvaluationSummary = {
     run: ident.run.dir,
     split,
@@ -105,6 +111,8 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
     known_images: metrics.known.images,
     new_images: metrics.new.images,
     per_species_map5: Object.fromEntries(metrics.perSpecies.map((g) => [g.group, g.map5])),
+    pcc: chance,
+    pcc125: 1.25 * chance,
     blend: options.blend ?? 0,
     gallery: { photos: ident.data.gallery.length, rows: ident.gallery.ids.length, mirrors: ident.gallery.mirrors, cached: ident.gallery.cached },
   };

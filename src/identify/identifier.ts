@@ -41,6 +41,13 @@ export interface ThresholdOptions {
   recalibrate?: boolean;
 }
 
+/** Candidates from a softmax over individuals: class probabilities, no gallery photo (index -1). */
+function classCandidates(e: Embedded, individuals: readonly string[]): Candidate[][] {
+  const { index, prob } = e.classTop!;
+  const k = index.length / e.count;
+  return Array.from({ length: e.count }, (_, r) => Array.from({ length: k }, (_, j) => ({ id: individuals[index[r * k + j]!]!, score: prob[r * k + j]!, galleryIndex: -1 })));
+}
+
 export class Identifier {
   private validationMatches: Promise<Matched & { truths: string[] }> | undefined;
 
@@ -66,7 +73,8 @@ export class Identifier {
   /** Embeds photos and matches them against the gallery. */
   async match(photos: readonly Photo[], label = 'embed'): Promise<Matched> {
     const embedded = await embedPhotos(this.run, samplesOf(this.data, photos), { ...this.options, label });
-    const candidates = matchEmbeddings(this.run, this.gallery, embedded.embedding, { blend: this.options.blend ?? 0 });
+    // The seed's softmax over individuals predicts its most probable classes; embeddings use the gallery.
+    const candidates = embedded.classTop ? classCandidates(embedded, this.run.info.labels.individuals) : matchEmbeddings(this.run, this.gallery, embedded.embedding, { blend: this.options.blend ?? 0 });
     return { photos: [...photos], embedded, candidates };
   }
 

@@ -27,7 +27,7 @@ const BLEND_POOL = 20;
 export function matchEmbeddings(run: OpenRun, gallery: Gallery, queries: Float32Array, options: MatchOptions = {}): Candidate[][] {
   const w = checkNumber('blend', options.blend ?? 0, 0, 1);
   const top = checkInteger('top', options.top ?? 5, 1);
-  const blockSize = checkInteger('blockSize', options.blockSize ?? 2048, 1);
+  const blockSize = checkInteger('blockSize', options.blockSize ?? 1024, 1);
   const head = run.task.model.head;
   if (w > 0 && !(head instanceof JointHead)) {
     throw new Error(`--blend needs ArcFace class centres, which only identification runs have (this run's task is '${run.info.task}')`);

@@ -18,7 +18,11 @@ export interface SearchOptions {
   neighbours?: number;
   /** Distinct individuals returned per query. */
   topIndividuals?: number;
-  /** Queries per matmul block (bounds memory: block x gallery floats). */
+  /**
+   * Queries per matmul block (bounds memory: block x gallery floats). Default 1024: at 51k gallery
+   * photos it ran a few per cent faster than 2048 on 2 cores (the block stays closer to cache), in
+   * half the memory.
+   */
   blockSize?: number;
 }
 
@@ -35,11 +39,12 @@ export function searchGallery(queries: torch.Tensor, gallery: torch.Tensor, gall
   if (galleryIds.length !== ng) throw new RangeError(`searchGallery: ${galleryIds.length} gallery ids for ${ng} gallery rows`);
   const top = checkInteger('topIndividuals', options.topIndividuals ?? 5, 1);
   const k = Math.min(ng, checkInteger('neighbours', options.neighbours ?? Math.max(50, top * 10), 1));
-  const block = checkInteger('blockSize', options.blockSize ?? 2048, 1);
+  const block = checkInteger('blockSize', options.blockSize ?? 1024, 1);
   const out: Candidate[][] = [];
   if (ng === 0) return queries.shape[0] ? Array.from({ length: nq }, () => []) : [];
   torch.noGrad(() => {
-    const gt = gallery.transpose(0, 1).contiguous();
+    // A transposed view, not a copy: BLAS reads it as is, as fast as a contiguous copy.
+    const gt = gallery.transpose(0, 1);
     // One similarity buffer reused by every block: a fresh block x gallery matrix per block costs
     // its page faults again each time (about 15% of the matmul at the competition's size).
     const scores = torch.zeros([Math.min(block, nq), ng], { dtype: queries.dtype, device: queries.device });

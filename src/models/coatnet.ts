@@ -333,11 +333,12 @@ const coatnet0rwCfg: PretrainedCfg = {
   numClasses: 1000,
 };
 
-registerModel({ name: 'coatnet_0_rw_224', family: 'coatnet', pretrainedCfg: coatnet0rwCfg, create: ({ numClasses = 1000, imgSize = coatnet0rw.imgSize }) => new CoAtNet({ ...coatnet0rw, imgSize }, numClasses) });
+registerModel({ name: 'coatnet_0_rw_224', inputSizes: { min: 64, multipleOf: 32 }, family: 'coatnet', pretrainedCfg: coatnet0rwCfg, create: ({ numClasses = 1000, imgSize = coatnet0rw.imgSize }) => new CoAtNet({ ...coatnet0rw, imgSize }, numClasses) });
 
 // The reduced-width fixture model (shared/fixtures/timm/coatnet_0_rw_tiny): same code, no hub weights.
 registerModel({
   name: 'coatnet_0_rw_tiny',
+  inputSizes: { min: 64, multipleOf: 32 },
   family: 'coatnet',
   testVariant: true,
   pretrainedCfg: { ...coatnet0rwCfg, hfHubId: '', numClasses: 10 },

@@ -262,6 +262,7 @@ function initWeights(model: InceptionV3): void {
 
 registerModel({
   name: 'inception_v3',
+  inputSizes: { min: 75 },
   family: 'inception_v3',
   pretrainedCfg: {
     hfHubId: 'timm/inception_v3.tv_in1k',

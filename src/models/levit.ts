@@ -370,11 +370,12 @@ const levit192Cfg: PretrainedCfg = {
   numClasses: 1000,
 };
 
-registerModel({ name: 'levit_192', family: 'levit', pretrainedCfg: levit192Cfg, create: ({ numClasses = 1000, imgSize = levit192.imgSize }) => new Levit({ ...levit192, imgSize }, numClasses) });
+registerModel({ name: 'levit_192', inputSizes: { min: 64, multipleOf: 16 }, family: 'levit', pretrainedCfg: levit192Cfg, create: ({ numClasses = 1000, imgSize = levit192.imgSize }) => new Levit({ ...levit192, imgSize }, numClasses) });
 
 // The reduced-width fixture model (shared/fixtures/timm/levit_192_tiny): same code, no hub weights.
 registerModel({
   name: 'levit_192_tiny',
+  inputSizes: { min: 64, multipleOf: 16 },
   family: 'levit',
   testVariant: true,
   pretrainedCfg: { ...levit192Cfg, hfHubId: '', numClasses: 10 },

@@ -15,6 +15,8 @@ export interface ModelEntry {
   pretrainedCfg: PretrainedCfg;
   /** Reduced-width variants that exist to check the code path against fixtures. */
   testVariant?: boolean;
+  /** Input sizes the architecture can take (its strides and attention tables decide). */
+  inputSizes?: { min?: number; multipleOf?: number };
   create(options: ModelOptions): Backbone;
 }
 
@@ -35,10 +37,19 @@ export function listModels(options: { includeTestVariants?: boolean } = {}): str
   return [...entries.values()].filter((e) => options.includeTestVariants || !e.testVariant).map((e) => e.name);
 }
 
+/** Throws a clear error when a model cannot take square inputs of this size. */
+export function checkInputSize(name: string, size: number): void {
+  const { min = 32, multipleOf = 1 } = modelEntry(name).inputSizes ?? {};
+  if (!Number.isInteger(size) || size < min || size % multipleOf !== 0) {
+    throw new RangeError(`${name} takes input sizes of at least ${min}${multipleOf > 1 ? ` that are multiples of ${multipleOf}` : ''}; got ${size}`);
+  }
+}
+
 /** Builds a model by name with freshly initialised weights (load weights with loadWeights). */
 export function createModel(name: string, options: ModelOptions = {}): Backbone {
   const e = modelEntry(name);
   const numClasses = options.numClasses ?? e.pretrainedCfg.numClasses;
   if (!Number.isInteger(numClasses) || numClasses < 0) throw new RangeError(`createModel: numClasses must be a non-negative integer, got ${String(numClasses)}`);
+  if (options.imgSize !== undefined) checkInputSize(name, options.imgSize);
   return e.create({ numClasses, ...(options.imgSize !== undefined ? { imgSize: options.imgSize } : {}) });
 }

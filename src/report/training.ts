@@ -65,6 +65,7 @@ export async function writeRunReport(path: string, input: RunReportInput): Promi
             ['training img/s', result.imagesPerSecond.toFixed(1)],
             ['parameters', result.parameters.total],
             ...(result.final.threshold !== undefined ? [['new_individual threshold', result.final.threshold] as const] : []),
+            ...(result.crops ? [['photos cut to their box (train / val)', `${result.crops.train.cropped} / ${result.crops.val.cropped}`] as const, ['photos used whole, no usable box (train / val)', `${result.crops.train.whole} / ${result.crops.val.whole}`] as const] : []),
           ],
         },
         ...(result.stopReason ? [{ kind: 'text' as const, text: result.stopReason }] : []),

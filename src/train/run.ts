@@ -11,9 +11,10 @@ import { BatchLoader } from '../data/loader.js';
 import { ImagePipeline, type Sample } from '../data/pipeline.js';
 import { individualSplit, stratifiedSplit } from '../data/split.js';
 import { readBoxes } from '../data/boxes.js';
+import { countCrops, type CropCounts } from '../data/crop.js';
 import { CheckpointSlot } from '../io/checkpoint.js';
 import { saveSafetensors, loadSafetensors } from '../io/safetensors.js';
-import { createModel, modelEntry } from '../models/index.js';
+import { checkInputSize, createModel, modelEntry } from '../models/index.js';
 import { loadWeights } from '../models/weights.js';
 import { Adam, AdamW, SGD, StepLR, WarmupCosineLR, type LRScheduler, type Optimizer } from '../optim/index.js';
 import * as torch from '../torch/index.js';
@@ -34,6 +35,8 @@ export interface RunResult {
   imagesPerSecond: number;
   parameters: { total: number; trainable: number; nonTrainable: number };
   bestEpoch: number;
+  /** With --crops: photos cut to their box and photos used whole (no usable box), per split. */
+  crops: { train: CropCounts; val: CropCounts } | null;
 }
 
 /** Where resized photos are cached between runs (FINPRINT_CACHE overrides). */
@@ -67,6 +70,7 @@ interface Prepared {
   val: Sample[];
   /** Validation truth by photo path: individual id or new_individual (identification). */
   truths: Map<string, string>;
+  crops: RunResult['crops'];
 }
 
 async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<Prepared> {
@@ -98,12 +102,17 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
     return { path: r.path, ...(box ? { box } : {}), labels: { species: speciesIndex.get(r.species)!, individual: individualIndex.get(r.individualId) ?? -1 } };
   };
   const truths = new Map(valRows.map((r) => [r.path, r.truth ?? r.individualId]));
+  const train = trainRows.map(sample);
+  const val = valRows.map(sample);
+  const crops = boxes ? { train: countCrops(train), val: countCrops(val) } : null;
+  if (crops) log(`crops: ${crops.train.cropped + crops.val.cropped} photos cut to their box; ${crops.train.whole + crops.val.whole} used whole, having no usable box in ${cfg.crops}`);
   log(`data: ${trainRows.length} training and ${valRows.length} validation photos, ${species.length} species${individuals.length ? `, ${individuals.length} individuals` : ''}${cfg.task !== 'species' ? ` (${valRows.filter((r) => r.truth === NEW_INDIVIDUAL).length} validation photos of held-out individuals)` : ''}`);
   return {
     labels: { species, individuals, individualCounts: individuals.map((id) => counts.get(id)!), individualSpecies: individuals.map((id) => speciesIndex.get(speciesOf.get(id)!)!) },
-    train: trainRows.map(sample),
-    val: valRows.map(sample),
+    train,
+    val,
     truths,
+    crops,
   };
 }
 
@@ -163,6 +172,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const data = await prepareData(cfg, log);
   const entry = modelEntry(cfg.backbone);
   const imageSize = cfg.imageSize ?? entry.pretrainedCfg.inputSize[1];
+  checkInputSize(cfg.backbone, imageSize);
   const backbone = createModel(cfg.backbone, { numClasses: 0, imgSize: imageSize });
   if (cfg.weights) {
     const report = await loadWeights(backbone, cfg.weights, { ignoreHead: true, classifier: entry.pretrainedCfg.classifier });
@@ -184,7 +194,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const truthOf = (p: string): string | undefined => data.truths.get(p);
 
   await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify({ ...cfg, imageSize }, null, 2));
-  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ dataset: datasetFingerprint(cfg.data, [...data.train, ...data.val] as unknown as TrainRow[]), version: codeVersion(), labels: data.labels, imageSize, mean: norm.mean, std: norm.std, mode, crops: cfg.crops ?? null, task: cfg.task, backbone: cfg.backbone, valImages: data.val.map((s) => s.path) }, null, 2));
+  await writeFileAtomic(join(runDir, 'run.json'), JSON.stringify({ dataset: datasetFingerprint(cfg.data, [...data.train, ...data.val] as unknown as TrainRow[]), version: codeVersion(), labels: data.labels, imageSize, mean: norm.mean, std: norm.std, mode, crops: cfg.crops ? resolve(cfg.crops) : null, cropCounts: data.crops, task: cfg.task, backbone: cfg.backbone, valImages: data.val.map((s) => s.path) }, null, 2));
 
   const phases: Phase[] = [];
   if (cfg.epochs > 0) phases.push({ name: 'top', until: cfg.epochs, trainable: cfg.unfreezeTop, lr: cfg.lr });
@@ -253,7 +263,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const bestEpoch = monitorValues.indexOf(Math.max(...monitorValues)) + 1;
   task.model.setTrainableBlocks('all');
   const parameters = countParameters(task.model);
-  const result: RunResult = { runDir, history, final, stopReason, seconds, imagesPerSecond: trainedImages / seconds, parameters, bestEpoch };
+  const result: RunResult = { runDir, history, final, stopReason, seconds, imagesPerSecond: trainedImages / seconds, parameters, bestEpoch, crops: data.crops };
   await writeFileAtomic(join(runDir, 'result.json'), JSON.stringify({ ...result, final: { logs: final.logs, threshold: final.threshold ?? null, confusion: final.confusion } }, null, 2));
   await writeRunReport(join(runDir, 'report.html'), { config: { ...cfg, imageSize }, result, labels: data.labels, task: cfg.task });
   return result;

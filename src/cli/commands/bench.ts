@@ -132,7 +132,7 @@ export function register(program: Command): void {
     .option('--queries <n>', 'query embeddings (the test photos)', intArg, 28000)
     .option('--gallery <n>', 'gallery embeddings (the training photos)', intArg, 51000)
     .option('--dim <n>', 'embedding width', intArg, 512)
-    .option('--block <n>', 'queries per matmul block, both sides', intArg, 2048)
+    .option('--block <n>', 'queries per matmul block, both sides', intArg, 1024)
     .option('--neighbours <n>', 'gallery neighbours per query (topk k), both sides', intArg, 50)
     .option('--seed <n>', 'random seed of the vectors', intArg, 0)
     .option('--rounds <n>', 'timed rounds per side (median reported)', intArg, 1)

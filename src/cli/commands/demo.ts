@@ -13,7 +13,8 @@ const CLI = fileURLToPath(new URL('../../../../bin/finprint.js', import.meta.url
  */
 function steps(out: string, quick: boolean): { title: string; args: string[] }[] {
   const data = join(out, 'data');
-  const size = quick ? '64' : '96';
+  // 96 px: small enough for 2 CPU cores, and an input size every backbone can take.
+  const size = '96';
   const common = ['--image-size', size, '--batch-size', '16', '--quiet'];
   const identify = quick ? ['--epochs', '2'] : ['--epochs', '8', '--fine-tune-epochs', '2'];
   const synth = quick ? ['--species', '4', '--individuals', '40', '--mean-images', '5', '--size', '128'] : [];
@@ -22,15 +23,15 @@ function steps(out: string, quick: boolean): { title: string; args: string[] }[]
     { title: 'Look at the data: counts, images per individual, chance benchmark (PCC)', args: ['eda', data, '--report', join(out, 'eda.html')] },
     {
       title: 'Elimination round: the five backbones on the same budget (species task)',
-      args: ['tournament', '--data', data, '--budget-epochs', quick ? '1' : '2', ...common, '--limit', quick ? '120' : '600', '--out', join(out, 'tournament'), '--lr', '0.002'],
+      args: ['tournament', '--data', data, '--budget-epochs', quick ? '1' : '2', ...common, '--limit', quick ? '120' : '600', '--out', join(out, 'tournament'), '--lr', '0.0005', '--head-lr-mult', '2'],
     },
     {
       title: "The seed's approach for individuals: softmax over individual ids",
-      args: ['train', '--data', data, '--task', 'individual-softmax', '--backbone', 'winner', ...common, ...identify, '--lr', '0.002', '--out', join(out, 'runs', 'softmax')],
+      args: ['train', '--data', data, '--task', 'individual-softmax', '--backbone', 'winner', ...common, ...identify, '--lr', '0.001', '--head-lr-mult', '3', '--out', join(out, 'runs', 'softmax')],
     },
     {
       title: 'The winners\' approach: embedding + ArcFace + species head (joint), nearest neighbours, tuned new_individual threshold',
-      args: ['train', '--data', data, '--task', 'joint', '--backbone', 'winner', ...common, ...identify, '--lr', '0.002', '--out', join(out, 'runs', 'arcface')],
+      args: ['train', '--data', data, '--task', 'joint', '--backbone', 'winner', ...common, ...identify, '--lr', '0.001', '--head-lr-mult', '3', '--out', join(out, 'runs', 'arcface')],
     },
     { title: 'Evaluate both on the held-out test photos (MAP@5 against 1.25 x PCC)', args: ['evaluate', '--run', join(out, 'runs', 'softmax'), '--data', data, '--split', 'test'] },
     { title: '', args: ['evaluate', '--run', join(out, 'runs', 'arcface'), '--data', data, '--split', 'test'] },

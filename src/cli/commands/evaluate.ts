@@ -29,6 +29,7 @@ export function register(program: Command): void {
       const pct = (v: number | null): string => (v === null ? 'n/a' : `${(v * 100).toFixed(1)}%`);
       console.log(`${s.split} split, ${s.images} photos (${s.known_images} of known, ${s.new_images} of new individuals):`);
       console.log(`  MAP@5 ${s.map5.toFixed(4)}  top-1 ${pct(s.top1)}  top-5 ${pct(s.top5)}  species accuracy ${pct(s.species_accuracy)}`);
+      console.log(`  chance: PCC ${pct(s.pcc)}, 1.25 x PCC ${pct(s.pcc125)} (top-1 ${s.top1 > s.pcc125 ? 'beats' : 'does not beat'} it)`);
       console.log(`  known individuals found (top-1) ${pct(s.known_recall)}  new individuals flagged (top-1) ${pct(s.new_recall)}`);
       console.log(`  new_individual threshold ${s.threshold.toFixed(4)} (${s.threshold_method})`);
       for (const [species, v] of Object.entries(s.per_species_map5)) console.log(`  ${species.padEnd(28)} MAP@5 ${v.toFixed(4)}`);

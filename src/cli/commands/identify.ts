@@ -34,7 +34,7 @@ export function register(program: Command): void {
         const byId = new Map(m.candidates[i]!.map((c) => [c.id, c]));
         const individuals: Ranked[] = predictions[i]!.map((id) => {
           const c = id === NEW_INDIVIDUAL ? undefined : byId.get(id);
-          return { id, similarity: c?.score ?? null, gallery_photo: c ? ident.gallery.paths[c.galleryIndex]! : null, mirrored: c ? c.galleryIndex >= half : false };
+          return { id, similarity: c?.score ?? null, gallery_photo: c && c.galleryIndex >= 0 ? ident.gallery.paths[c.galleryIndex]! : null, mirrored: c ? c.galleryIndex >= half : false };
         });
         return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), individuals };
       });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { register as bench } from './bench.js';
+import { register as crop } from './crop.js';
 import { register as demo } from './demo.js';
+import { register as detector } from './detector.js';
 import { register as doctor } from './doctor.js';
 import { register as eda } from './eda.js';
 import { register as evaluate } from './evaluate.js';
@@ -28,4 +30,6 @@ export function registerCommands(program: Command): void {
   score(program);
   identify(program);
   tournament(program);
+  detector(program);
+  crop(program);
 }

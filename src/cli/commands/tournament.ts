@@ -10,6 +10,7 @@ interface TournamentFlags {
   task: string;
   batchSize?: number;
   lr?: number;
+  headLrMult?: number;
   unfreezeTop?: string;
   limit?: number;
   finals: number;
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--task <task>', 'species (ranked by val_accuracy) | individual | joint (ranked by val_map5)', 'species')
     .option('--batch-size <n>', 'photos per batch', intArg)
     .option('--lr <x>', 'learning rate', numberArg)
+    .option('--head-lr-mult <x>', 'head learning rate = lr x this (default 10, for pretrained backbones)', numberArg)
     .option('--unfreeze-top <n>', "backbone blocks that train (default 'all': no pretrained weights offline)", 'all')
     .option('--limit <n>', 'use at most n training photos', intArg)
     .option('--finals <n>', 'train the winner n more epochs with fine-tuning', intArg, 0)
@@ -41,7 +43,7 @@ export function register(program: Command): void {
     .action(async (f: TournamentFlags) => {
       const { runTournament, leaderboardTable } = await import('../../train/tournament.js');
       const t = await runTournament({
-        recipe: { data: f.data, task: f.task as 'species', imageSize: f.imageSize, batchSize: f.batchSize, lr: f.lr, unfreezeTop: f.unfreezeTop as 'all', limit: f.limit, seed: f.seed },
+        recipe: { data: f.data, task: f.task as 'species', imageSize: f.imageSize, batchSize: f.batchSize, lr: f.lr, headLrMult: f.headLrMult, unfreezeTop: f.unfreezeTop as 'all', limit: f.limit, seed: f.seed },
         backbones: f.backbones.split(',').map((s) => s.trim()).filter(Boolean),
         budgetEpochs: f.budgetEpochs,
         finals: f.finals,

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { intArg, shareArg } from './parse.js';
+
+export function register(program: Command): void {
+  program
+    .command('crop')
+    .description('Predict the animal box of every photo in some folders with a trained detector; write a box file for `finprint train --crops`')
+    .requiredOption('--detector <dir>', 'folder written by finprint detector train')
+    .requiredOption('--images <dirs...>', 'photo folders (e.g. DATA/train_images DATA/test_images)')
+    .requiredOption('--out <file.csv>', 'box file to write: image,x0,y0,x1,y1,score,label (pixels)')
+    .option('--min-score <x>', 'photos whose box scores lower get no row, so they are used whole', shareArg, 0.3)
+    .option('--batch-size <n>', 'photos per forward pass', intArg, 32)
+    .option('--workers <n>', 'photos decoding at once', intArg, 4)
+    .option('--quiet', 'no progress bar')
+    .addHelpText('after', '\nExample:\n  finprint crop --detector runs/detector --images demo-data/train_images demo-data/test_images --out demo-data/pred_boxes.csv')
+    .action(async (f: { detector: string; images: string[]; out: string; minScore: number; batchSize: number; workers: number; quiet?: boolean }) => {
+      const { writePredictedBoxes } = await import('../../detect/predict.js');
+      const r = await writePredictedBoxes(f.detector, f.images, f.out, f);
+      console.log(`${f.out}: boxes for ${r.written} of ${r.photos} photos${r.whole ? `; ${r.whole} scored under ${f.minScore} and will be used whole` : ''}`);
+    });
+}

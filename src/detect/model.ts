@@ -1,0 +1,68 @@
+// A compact one-stage centre-heatmap detector (CenterNet, Zhou et al. 2019, "Objects as Points"):
+// a zoo backbone's feature map is upsampled back to a finer stride (as CenterNet does over ResNet)
+// and a small head predicts, per cell, how likely the animal's centre lies there, the box's width
+// and height, and the centre's offset within the cell.
+import { createModel, type Backbone } from '../models/index.js';
+import { ConvNormAct } from '../models/layers.js';
+import * as nn from '../nn/index.js';
+import * as torch from '../torch/index.js';
+import { checkInteger } from '../util/check.js';
+
+/** Channels of the head's output, in order. */
+export const HEAD_CHANNELS = ['heatmap', 'width', 'height', 'offset_x', 'offset_y'] as const;
+
+export interface CenterNetConfig {
+  backbone: string;
+  /** Side of the square (squashed) input. */
+  imageSize: number;
+  /** Input pixels per output cell (8: a 128 px photo gives a 16x16 heatmap). */
+  outputStride: number;
+  /** Width of the upsampling neck and the head. */
+  channels: number;
+}
+
+export class CenterNet extends nn.Module {
+  readonly backbone: Backbone;
+  readonly neck: nn.Sequential;
+  readonly head: nn.Sequential;
+  /** The heatmap's side in cells. */
+  readonly gridSize: number;
+
+  constructor(readonly config: CenterNetConfig) {
+    super();
+    checkInteger('imageSize', config.imageSize, 32, 2048);
+    checkInteger('channels', config.channels, 1);
+    this.backbone = this.registerModule('backbone', createModel(config.backbone, { numClasses: 0, imgSize: config.imageSize }));
+    const featureSize = torch.noGrad(() => torch.tidy(() => this.backbone.forwardFeatures(torch.zeros([1, 3, config.imageSize, config.imageSize])).shape));
+    if (featureSize.length !== 4) throw new Error(`detector: backbone ${config.backbone} gives token features [${featureSize.join(', ')}], not a feature map; choose a CNN (e.g. efficientnet_b0, vgg16)`);
+    const stride = config.imageSize / featureSize[3]!;
+    const ups = Math.log2(stride / config.outputStride);
+    if (!Number.isInteger(ups) || ups < 0) throw new Error(`detector: outputStride ${config.outputStride} must be the backbone's stride (${stride}) divided by a power of two`);
+    if (config.imageSize % config.outputStride) throw new Error(`detector: imageSize ${config.imageSize} must be a multiple of outputStride ${config.outputStride}`);
+    this.gridSize = config.imageSize / config.outputStride;
+    // Each stage doubles the resolution (nearest upsampling then a 3x3 conv: no checkerboard, unlike a deconv).
+    const stages: nn.Module[] = [];
+    let inChannels = this.backbone.featureChannels;
+    for (let i = 0; i < Math.max(1, ups); i++) {
+      stages.push(new ConvNormAct(inChannels, config.channels, 3, { act: 'relu' }));
+      inChannels = config.channels;
+    }
+    this.neck = this.registerModule('neck', new nn.Sequential(...stages));
+    const out = new nn.Conv2d(config.channels, HEAD_CHANNELS.length, 1);
+    this.head = this.registerModule('head', new nn.Sequential(new nn.Conv2d(config.channels, config.channels, 3, { padding: 1 }), new nn.ReLU(), out));
+    // CenterNet's prior: every cell starts at p = 0.1, so the many empty cells do not swamp the first steps.
+    torch.noGrad(() => torch.tidy(() => void out.bias!.narrow(0, 0, 1).fill_(-2.19)));
+  }
+
+  /** [B, 3, S, S] normalised photos -> [B, 5, G, G]: heatmap logits, box size (share of the photo), centre offset (cells). */
+  forward(x: torch.Tensor): torch.Tensor {
+    return torch.tidy(() => {
+      let y = this.backbone.forwardFeatures(x);
+      for (const stage of this.neck.children()) {
+        if (y.shape[3]! < this.gridSize) y = torch.F.interpolate(y, { scaleFactor: 2, mode: 'nearest' });
+        y = stage.forward(y) as torch.Tensor;
+      }
+      return this.head.forward(y) as torch.Tensor;
+    });
+  }
+}

@@ -1,0 +1,112 @@
+// End to end through the CLI: a tiny identification run trained on a synthetic set, then
+// identify, evaluate, predict and score against it.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCsv } from '../../src/data/csv.js';
+import { synthesize } from '../../src/data/synth/index.js';
+import { parseSubmission } from '../../src/identify/submission.js';
+import { tempDir } from '../data/helpers.js';
+
+const cli = fileURLToPath(new URL('../../../bin/finprint.js', import.meta.url));
+let work = '';
+let data = '';
+let run = '';
+
+function finprint(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(...args: string[]): string {
+  const r = finprint(...args);
+  assert.equal(r.status, 0, `finprint ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+const json = <T>(...args: string[]): T => JSON.parse(ok(...args)) as T;
+
+before(async () => {
+  work = await tempDir('finprint-identify-');
+  data = join(work, 'data');
+  run = join(work, 'run');
+  await synthesize({ out: data, species: 3, individuals: 12, meanImages: 8, size: 96, seed: 5, quiet: true });
+  ok('train', '--data', data, '--task', 'individual', '--backbone', 'vgg16_tiny', '--image-size', '64', '--epochs', '4', '--batch-size', '16', '--lr', '0.003', '--workers', '2', '--quiet', '--out', run);
+});
+
+interface Summary {
+  map5: number;
+  top1: number;
+  top5: number;
+  species_accuracy: number;
+  threshold: number;
+  known_recall: number;
+  new_recall: number;
+  per_species_map5: Record<string, number>;
+  images: number;
+  gallery: { cached: boolean; photos: number };
+}
+
+describe('identify, evaluate, predict, score', () => {
+  it('identify ranks a gallery photo\'s own individual first, at similarity ~1', async () => {
+    const valImages = new Set((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { valImages: string[] }).valImages.map((p) => basename(p)));
+    const train = await readCsv(join(data, 'train.csv'));
+    const row = train.rows.find((r) => !valImages.has(r[0]!))!;
+    const out = json<{ threshold: number; photos: { species: { species: string; probability: number }[]; individuals: { id: string; similarity: number | null; gallery_photo: string | null }[] }[] }>(
+      'identify', '--run', run, '--quiet', '--json', join(data, 'train_images', row[0]!),
+    );
+    const [photo] = out.photos;
+    assert.equal(photo!.individuals[0]!.id, row[2]);
+    assert.ok(photo!.individuals[0]!.similarity! > 0.999);
+    assert.equal(basename(photo!.individuals[0]!.gallery_photo!), row[0]);
+    assert.equal(photo!.individuals.length, 5);
+    assert.ok(photo!.species[0]!.probability >= photo!.species[1]!.probability);
+    assert.ok(existsSync(join(run, 'gallery.safetensors')) && existsSync(join(run, 'threshold.json')), 'gallery and threshold stored in the run folder');
+  });
+
+  it('evaluate --json gives every metric, each within [0, 1], and writes evaluation.html', () => {
+    const s = json<Summary>('evaluate', '--run', run, '--quiet', '--json');
+    for (const k of ['map5', 'top1', 'top5', 'species_accuracy', 'known_recall', 'new_recall'] as const) {
+      assert.ok(typeof s[k] === 'number' && s[k] >= 0 && s[k] <= 1, `${k} = ${s[k]}`);
+    }
+    assert.ok(s.threshold >= -1 && s.threshold <= 1);
+    assert.ok(Object.values(s.per_species_map5).every((v) => v >= 0 && v <= 1));
+    assert.ok(s.images > 0);
+    assert.equal(s.gallery.cached, true, 'the gallery embedded by identify is reused');
+    const html = readFileSync(join(run, 'evaluation.html'), 'utf8');
+    assert.match(html, /MAP@5 by species/);
+    assert.match(html, /Species confusion matrix/);
+    console.log(`# e2e validation MAP@5 ${s.map5.toFixed(4)} (top-1 ${s.top1.toFixed(3)}, species accuracy ${s.species_accuracy.toFixed(3)})`);
+  });
+
+  it('predict writes a valid submission covering every test photo, and score agrees with evaluate --split test', async () => {
+    const out = join(work, 'submission.csv');
+    ok('predict', '--run', run, '--quiet', '--out', out);
+    const tests = (await readCsv(join(data, 'test_solution.csv'))).rows.map((r) => r[0]!);
+    const sub = parseSubmission(readFileSync(out, 'utf8'), out, tests);
+    assert.equal(sub.size, tests.length);
+    assert.ok([...sub.values()].every((p) => p.length === 5));
+    const scored = json<{ map5: number; images: number }>('score', join(data, 'test_solution.csv'), out, '--json');
+    assert.equal(scored.images, tests.length);
+    const evaluated = json<Summary>('evaluate', '--run', run, '--split', 'test', '--quiet', '--json');
+    assert.equal(scored.map5, evaluated.map5);
+    console.log(`# e2e test MAP@5 ${scored.map5.toFixed(4)}`);
+  });
+
+  it('fails clearly: a missing photo, a test split without answers, a bad submission', () => {
+    const missing = finprint('identify', '--run', run, '--quiet', join(work, 'nope.jpg'));
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /photo file not found: .*nope\.jpg/);
+    const kaggleLike = join(work, 'kaggle-like');
+    cpSync(data, kaggleLike, { recursive: true, filter: (src) => basename(src) !== 'test_solution.csv' });
+    const noAnswers = finprint('evaluate', '--run', run, '--data', kaggleLike, '--split', 'test', '--quiet');
+    assert.notEqual(noAnswers.status, 0);
+    assert.match(noAnswers.stderr, /--split test needs the answers in .*test_solution\.csv/);
+    const bad = finprint('score', join(data, 'test_solution.csv'), join(data, 'train.csv'));
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /train\.csv: a problem:\n {2}line 1: header is "image,species,individual_id": expected exactly image,predictions/);
+  });
+});
