@@ -2,7 +2,7 @@
 // default input size, finprint vs the same architecture in PyTorch, alternating rounds in one run;
 // plus one model (efficientnet_b0 by default) at growing input sizes, the seed's "next step".
 import { availableParallelism } from 'node:os';
-import { createModel, listModels, modelEntry } from '../models/index.js';
+import { checkInputSize, createModel, listModels, modelEntry } from '../models/index.js';
 import * as torch from '../torch/index.js';
 import { checkInteger, checkNumber } from '../util/check.js';
 import { alternateRounds, findTorchPython, PyTorchSide, type SideBySide } from './pytorch_side.js';
@@ -91,7 +91,9 @@ export async function benchModels(options: ModelsBenchOptions = {}): Promise<Mod
   const sizeModel = options.sizeModel ?? 'efficientnet_b0';
   const sizes = (options.sizes ?? [224, 384, 512]).map((s) => checkInteger('sizes', s, 32, 2048));
   if (models.length === 0 && sizes.length === 0) throw new RangeError('bench models: nothing to measure (no models and no sizes)');
-  for (const m of sizes.length ? [...models, sizeModel] : models) modelEntry(m); // unknown names fail now, listing the known ones
+  // Unknown names and sizes a model cannot take fail now, before anything is measured.
+  for (const m of models) modelEntry(m);
+  for (const s of sizes) checkInputSize(sizeModel, s);
   const o: Settings = {
     onRound: options.onRound,
     batch: checkInteger('batch', options.batch ?? 16, 1, 1024),

@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .requiredOption('--detector <dir>', 'folder written by finprint detector train')
     .requiredOption('--images <dirs...>', 'photo folders (e.g. DATA/train_images DATA/test_images)')
     .requiredOption('--out <file.csv>', 'box file to write: image,x0,y0,x1,y1,score,label (pixels)')
-    .option('--min-score <x>', 'photos whose box scores lower get no row, so they are used whole', shareArg, 0.3)
+    .option('--min-score <x>', 'photos whose box scores lower get no row, so they are used whole', shareArg, 0.2)
     .option('--batch-size <n>', 'photos per forward pass', intArg, 32)
     .option('--workers <n>', 'photos decoding at once', intArg, 4)
     .option('--quiet', 'no progress bar')

@@ -13,8 +13,10 @@ const CLI = fileURLToPath(new URL('../../../../bin/finprint.js', import.meta.url
  */
 function steps(out: string, quick: boolean): { title: string; args: string[] }[] {
   const data = join(out, 'data');
-  // 96 px: small enough for 2 CPU cores, and an input size every backbone can take.
-  const size = '96';
+  // 96 px: small enough for 2 CPU cores, and an input size every backbone can take. The quick
+  // smoke test uses the reduced-width fixture variants of three families.
+  const size = quick ? '64' : '96';
+  const backbones = quick ? ['--backbones', 'vgg16_tiny,levit_192_tiny,coatnet_0_rw_tiny'] : [];
   const common = ['--image-size', size, '--batch-size', '16', '--quiet'];
   const identify = quick ? ['--epochs', '2'] : ['--epochs', '8', '--fine-tune-epochs', '2'];
   const synth = quick ? ['--species', '4', '--individuals', '40', '--mean-images', '5', '--size', '128'] : [];
@@ -23,7 +25,7 @@ function steps(out: string, quick: boolean): { title: string; args: string[] }[]
     { title: 'Look at the data: counts, images per individual, chance benchmark (PCC)', args: ['eda', data, '--report', join(out, 'eda.html')] },
     {
       title: 'Elimination round: the five backbones on the same budget (species task)',
-      args: ['tournament', '--data', data, '--budget-epochs', quick ? '1' : '2', ...common, '--limit', quick ? '120' : '600', '--out', join(out, 'tournament'), '--lr', '0.0005', '--head-lr-mult', '2'],
+      args: ['tournament', '--data', data, ...backbones, '--budget-epochs', '1', ...common, '--limit', quick ? '120' : '400', '--out', join(out, 'tournament'), '--lr', '0.0005', '--head-lr-mult', '2'],
     },
     {
       title: "The seed's approach for individuals: softmax over individual ids",
