@@ -36,7 +36,7 @@ export interface DataBenchResult extends SideBySide {
  * ~1 MB and decoding costs what it costs on them (flat synthetic colours decode unrealistically fast).
  */
 async function competitionLikePhotos(dir: string, images: number, quiet: boolean): Promise<string[]> {
-  const individuals = Math.ceil(images / 4);
+  const individuals = Math.max(8, Math.ceil(images / 4)); // at least one per species
   await synthesize({ out: dir, species: 8, individuals, meanImages: images / individuals, testFraction: 0, size: 500, seed: 1, quiet });
   const imageDir = join(dir, 'train_images');
   const files = (await readdir(imageDir)).sort().map((f) => join(imageDir, f));

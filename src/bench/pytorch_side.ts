@@ -33,7 +33,8 @@ export class PyTorchSide {
   private exited: string | undefined;
 
   constructor(script: string, args: string[]) {
-    this.child = spawn(findTorchPython(), [benchScript(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The scripts import their shared helpers from bench/; no __pycache__ left in the checkout.
+    this.child = spawn(findTorchPython(), [benchScript(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => {

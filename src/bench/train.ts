@@ -13,7 +13,7 @@ import { synthesize } from '../data/synth/index.js';
 import { createModel } from '../models/index.js';
 import { AdamW } from '../optim/index.js';
 import * as torch from '../torch/index.js';
-import { createTask } from '../train/tasks.js';
+import { createTask, type Task } from '../train/tasks.js';
 import { checkInteger } from '../util/check.js';
 import { alternateRounds, findTorchPython, PyTorchSide, type OnRound, type SideBySide } from './pytorch_side.js';
 
@@ -45,11 +45,45 @@ const WEIGHT_DECAY = 0.01;
 
 /** Renders the photos and lists them with integer species labels (sorted species names). */
 async function syntheticPhotos(dir: string, images: number, quiet: boolean): Promise<{ samples: Sample[]; species: string[] }> {
-  const individuals = Math.ceil(images / 4);
+  const individuals = Math.max(8, Math.ceil(images / 4)); // at least one per species
   await synthesize({ out: dir, species: 8, individuals, meanImages: images / individuals, testFraction: 0, size: 512, seed: 1, quiet });
   const { train } = await readCompetition(dir, { quiet });
   const species = [...new Set(train.map((r) => r.species))].sort();
   return { samples: train.map((r) => ({ path: r.path, labels: { species: species.indexOf(r.species) } })), species };
+}
+
+/** finprint's side: the species task on the backbone, AdamW, and the trainer's step over an epoch. */
+class SpeciesTraining {
+  private readonly task: Task;
+  private readonly opt: AdamW;
+
+  constructor(species: string[]) {
+    torch.manualSeed(0);
+    this.task = createTask('species', createModel(MODEL, { numClasses: 0 }), { species, individuals: [], individualCounts: [], individualSpecies: [] });
+    this.opt = new AdamW(this.task.model.parameters(), { lr: LR, weightDecay: WEIGHT_DECAY });
+  }
+
+  /** Trains on every batch of the loader's epoch e; returns the number of photos. */
+  async epoch(loader: BatchLoader, e: number): Promise<number> {
+    this.task.model.train();
+    let n = 0;
+    for await (const b of loader.epoch(e)) {
+      this.opt.zeroGrad();
+      torch.tidy(() => {
+        const r = this.task.trainStep(b);
+        r.loss.backward();
+        r.loss.item(); // a training loop reads the loss each step, as the Python side does
+      });
+      this.opt.step();
+      n += b.shape[0];
+    }
+    return n;
+  }
+
+  dispose(): void {
+    this.task.model.dispose();
+    this.opt.dispose();
+  }
 }
 
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<TrainBenchResult> {
@@ -64,8 +98,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   const dir = await mkdtemp(join(tmpdir(), 'finprint-bench-train-'));
   const previous = sharp.concurrency();
   let py: PyTorchSide | undefined;
-  let task: ReturnType<typeof createTask> | undefined;
-  let opt: AdamW | undefined;
+  let training: SpeciesTraining | undefined;
   try {
     const { samples, species } = await syntheticPhotos(join(dir, 'photos'), images, quiet);
     // Both sides read the same photos with the same labels, in this order before shuffling.
@@ -76,35 +109,17 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     // One libvips thread per photo and `workers` photos in flight: the shape of `workers`
     // DataLoader processes (as in `bench data`).
     sharp.concurrency(1);
-    torch.manualSeed(0);
-    task = createTask('species', createModel(MODEL, { numClasses: 0 }), { species, individuals: [], individualCounts: [], individualSpecies: [] });
-    opt = new AdamW(task.model.parameters(), { lr: LR, weightDecay: WEIGHT_DECAY });
+    const ours = (training = new SpeciesTraining(species));
     const pipeline = new ImagePipeline({ size, mode: 'squash' });
-    const epoch = async (loader: BatchLoader, e: number): Promise<number> => {
-      task!.model.train();
-      let n = 0;
-      for await (const b of loader.epoch(e)) {
-        opt!.zeroGrad();
-        torch.tidy(() => {
-          const r = task!.trainStep(b);
-          r.loss.backward();
-          r.loss.item(); // a training loop reads the loss each step, as the Python side does
-        });
-        opt!.step();
-        n += b.shape[0];
-      }
-      return n;
-    };
     const loaderOf = (s: Sample[]): BatchLoader => new BatchLoader(pipeline, s, { batchSize: batch, shuffle: true, concurrency: workers, prefetch: 2 });
     // Warm-up on two batches, as the Python side does: allocations, oneDNN caches, optimiser state.
-    await epoch(loaderOf(samples.slice(0, 2 * batch)), 0);
+    await ours.epoch(loaderOf(samples.slice(0, 2 * batch)), 0);
     const loader = loaderOf(samples);
-    const result = await alternateRounds(py, rounds, (r) => epoch(loader, r), options.onRound);
+    const result = await alternateRounds(py, rounds, (r) => ours.epoch(loader, r), options.onRound);
     return { ...result, model: `${MODEL} + species head (train, AdamW)`, images: samples.length, workers, batch, size };
   } finally {
     py?.close();
-    task?.model.dispose();
-    opt?.dispose();
+    training?.dispose();
     sharp.concurrency(previous);
     await rm(dir, { recursive: true, force: true });
   }

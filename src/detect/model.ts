@@ -1,9 +1,11 @@
 // A compact one-stage centre-heatmap detector (CenterNet, Zhou et al. 2019, "Objects as Points"):
 // a zoo backbone's feature map is upsampled back to a finer stride (as CenterNet does over ResNet)
-// and a small head predicts, per cell, how likely the animal's centre lies there, the box's width
-// and height, and the centre's offset within the cell.
+// and fused with a shallow full-resolution branch that keeps where things are (BiSeNet's "spatial
+// path", Yu et al. 2018: the backbones only expose their coarsest, stride-32 map, which on a small
+// input is a few cells wide). A small head then predicts, per cell, how likely the animal's centre
+// lies there, the box's width and height, and the centre's offset within the cell.
 import { createModel, type Backbone } from '../models/index.js';
-import { ConvNormAct } from '../models/layers.js';
+import { ConvNormAct, runSequential } from '../models/layers.js';
 import * as nn from '../nn/index.js';
 import * as torch from '../torch/index.js';
 import { checkInteger } from '../util/check.js';
@@ -24,6 +26,7 @@ export interface CenterNetConfig {
 export class CenterNet extends nn.Module {
   readonly backbone: Backbone;
   readonly neck: nn.Sequential;
+  readonly spatial: nn.Sequential;
   readonly head: nn.Sequential;
   /** The heatmap's side in cells. */
   readonly gridSize: number;
@@ -48,8 +51,18 @@ export class CenterNet extends nn.Module {
       inChannels = config.channels;
     }
     this.neck = this.registerModule('neck', new nn.Sequential(...stages));
+    // Stride-2 convs down to the output stride, widening towards the neck's width.
+    const path: nn.Module[] = [];
+    const steps = Math.log2(config.outputStride);
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`detector: outputStride must be a power of two >= 2, got ${config.outputStride}`);
+    for (let i = 0, c = 3; i < steps; i++) {
+      const width = Math.max(8, config.channels >> (steps - 1 - i));
+      path.push(new ConvNormAct(c, width, 3, { stride: 2, act: 'relu' }));
+      c = width;
+    }
+    this.spatial = this.registerModule('spatial', new nn.Sequential(...path));
     const out = new nn.Conv2d(config.channels, HEAD_CHANNELS.length, 1);
-    this.head = this.registerModule('head', new nn.Sequential(new nn.Conv2d(config.channels, config.channels, 3, { padding: 1 }), new nn.ReLU(), out));
+    this.head = this.registerModule('head', new nn.Sequential(new ConvNormAct(2 * config.channels, config.channels, 3, { act: 'relu' }), out));
     // CenterNet's prior: every cell starts at p = 0.1, so the many empty cells do not swamp the first steps.
     torch.noGrad(() => torch.tidy(() => void out.bias!.narrow(0, 0, 1).fill_(-2.19)));
   }
@@ -62,7 +75,7 @@ export class CenterNet extends nn.Module {
         if (y.shape[3]! < this.gridSize) y = torch.F.interpolate(y, { scaleFactor: 2, mode: 'nearest' });
         y = stage.forward(y) as torch.Tensor;
       }
-      return this.head.forward(y) as torch.Tensor;
+      return this.head.forward(torch.cat([y, runSequential(x, this.spatial.children())], 1)) as torch.Tensor;
     });
   }
 }

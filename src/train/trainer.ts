@@ -132,6 +132,8 @@ export class Trainer<B> {
     torch.setRngState(group('rng').get('cpu')!);
     this.position = structuredClone(c.json.position as Position);
     this.history.splice(0, this.history.length, ...(c.json.history as Logs[]));
+    // Everything above copied the values it needed.
+    for (const g of c.tensors.values()) for (const t of g.values()) t.dispose();
   }
 
   private async flushCheckpoint(): Promise<void> {

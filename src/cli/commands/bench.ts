@@ -11,10 +11,14 @@ const list = (value: string): string[] => value.split(',').map((v) => v.trim()).
 const modelList = (value: string): string[] => (value === 'none' ? [] : list(value));
 const sizeList = (value: string): number[] => (value === 'none' ? [] : list(value).map(intArg));
 
-/** Both sides' img/s and the ratio, then what the figures depend on: builds, BLAS, threads. */
+/** What the figures depend on: each side's build, BLAS and threads. */
+const finprintBuild = (f: SideBySide['finprint']): string => `libtorch ${f.libtorch}, ${f.blas}, ${f.threads} intra-op / ${f.interopThreads} inter-op threads`;
+const pytorchBuild = (p: SideBySide['pytorch']): string => `torch ${p.torch}, ${p.blas}, ${p.threads} intra-op thread${p.threads === 1 ? '' : 's'}`;
+
+/** Both sides' img/s with their builds, and the ratio. */
 function printSides(r: SideBySide): void {
-  console.log(`  finprint  ${r.finprint_img_s.toFixed(1)} img/s  (libtorch ${r.finprint.libtorch}, ${r.finprint.blas}, ${r.finprint.threads} intra-op / ${r.finprint.interopThreads} inter-op threads)`);
-  console.log(`  pytorch   ${r.pytorch_img_s.toFixed(1)} img/s  (torch ${r.pytorch.torch}, ${r.pytorch.blas}, ${r.pytorch.threads} threads)`);
+  console.log(`  finprint  ${r.finprint_img_s.toFixed(1)} img/s  (${finprintBuild(r.finprint)})`);
+  console.log(`  pytorch   ${r.pytorch_img_s.toFixed(1)} img/s  (${pytorchBuild(r.pytorch)})`);
   console.log(`  ratio     ${r.ratio.toFixed(2)}x`);
 }
 
@@ -100,8 +104,8 @@ export function register(program: Command): void {
       }
       if (r.results.length) printModelTable(`inference, batch ${r.batch}, eval mode, no grad, default input sizes:`, r.results);
       if (r.resolution.length) printModelTable(`${r.resolution[0]!.model} by input size:`, r.resolution);
-      console.log(`finprint: libtorch ${r.finprint.libtorch}, ${r.finprint.blas}, ${r.finprint.threads} intra-op / ${r.finprint.interopThreads} inter-op threads`);
-      console.log(`pytorch:  torch ${r.pytorch.torch}, ${r.pytorch.blas}, ${r.pytorch.threads} threads`);
+      console.log(`finprint: ${finprintBuild(r.finprint)}`);
+      console.log(`pytorch:  ${pytorchBuild(r.pytorch)}`);
     });
 
   bench
