@@ -135,6 +135,14 @@ class IdentityScorer {
   }
 }
 
+/** Runs the model in eval mode over the batches, feeding an IdentityScorer through `step`. */
+async function scoreIdentity(model: TransferModel, labels: Labels, batches: AsyncIterable<Batch>, step: (batch: Batch, scorer: IdentityScorer) => void): Promise<Evaluation> {
+  model.eval();
+  const scorer = new IdentityScorer(labels);
+  for await (const batch of batches) torch.noGrad(() => torch.tidy(() => step(batch, scorer)));
+  return scorer.result();
+}
+
 /** The seed's softmax top over one label (species, or individual ids), trained with cross entropy. */
 abstract class SoftmaxTask implements Task {
   abstract readonly name: TaskName;
@@ -217,19 +225,12 @@ class IdentityTask implements Task {
    * known individual), new_individual is placed by a threshold tuned on this split, and MAP@5 is
    * reported. Full gallery search over training photos is `finprint evaluate`.
    */
-  async evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
-    this.model.eval();
-    const scorer = new IdentityScorer(this.labels);
-    for await (const batch of batches) {
-      torch.noGrad(() =>
-        torch.tidy(() => {
-          const out = this.model.forward(imagesOf(batch));
-          scorer.addLoss(batch, out.individual);
-          scorer.add(batch, this.model.head.individual.cosine(out.embedding), argmaxList(out.species), truths);
-        }),
-      );
-    }
-    return scorer.result();
+  evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
+    return scoreIdentity(this.model, this.labels, batches, (batch, scorer) => {
+      const out = this.model.forward(imagesOf(batch));
+      scorer.addLoss(batch, out.individual);
+      scorer.add(batch, this.model.head.individual.cosine(out.embedding), argmaxList(out.species), truths);
+    });
   }
 }
 
@@ -246,18 +247,11 @@ class SoftmaxIdentityTask extends SoftmaxTask {
     super(backbone, labels, options, 'individual');
   }
 
-  async evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
-    this.model.eval();
-    const scorer = new IdentityScorer(this.labels);
-    for await (const batch of batches) {
-      torch.noGrad(() =>
-        torch.tidy(() => {
-          const logits = this.model.forward(imagesOf(batch));
-          scorer.addLoss(batch, logits);
-          scorer.add(batch, torch.F.softmax(logits, 1), argmaxList(logits).map((i) => this.labels.individualSpecies[i]!), truths);
-        }),
-      );
-    }
-    return scorer.result();
+  evaluate(batches: AsyncIterable<Batch>, truths?: (path: string) => string | undefined): Promise<Evaluation> {
+    return scoreIdentity(this.model, this.labels, batches, (batch, scorer) => {
+      const logits = this.model.forward(imagesOf(batch));
+      scorer.addLoss(batch, logits);
+      scorer.add(batch, torch.F.softmax(logits, 1), argmaxList(logits).map((i) => this.labels.individualSpecies[i]!), truths);
+    });
   }
 }

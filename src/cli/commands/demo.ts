@@ -18,14 +18,14 @@ function steps(out: string, quick: boolean): { title: string; args: string[] }[]
   const size = quick ? '64' : '96';
   const backbones = quick ? ['--backbones', 'vgg16_tiny,levit_192_tiny,coatnet_0_rw_tiny'] : [];
   const common = ['--image-size', size, '--batch-size', '16', '--quiet'];
-  const identify = quick ? ['--epochs', '2'] : ['--epochs', '8', '--fine-tune-epochs', '2'];
+  const identify = quick ? ['--epochs', '2'] : ['--epochs', '4', '--fine-tune-epochs', '1'];
   const synth = quick ? ['--species', '4', '--individuals', '40', '--mean-images', '5', '--size', '128'] : [];
   return [
     { title: 'Generate the synthetic Happywhale-style dataset', args: ['synth', '--out', data, ...synth] },
     { title: 'Look at the data: counts, images per individual, chance benchmark (PCC)', args: ['eda', data, '--report', join(out, 'eda.html')] },
     {
       title: 'Elimination round: the five backbones on the same budget (species task)',
-      args: ['tournament', '--data', data, ...backbones, '--budget-epochs', '1', ...common, '--limit', quick ? '120' : '400', '--out', join(out, 'tournament'), '--lr', '0.0005', '--head-lr-mult', '2'],
+      args: ['tournament', '--data', data, ...backbones, '--budget-epochs', '1', ...common, '--limit', quick ? '120' : '300', '--out', join(out, 'tournament'), '--lr', '0.0005', '--head-lr-mult', '2'],
     },
     {
       title: "The seed's approach for individuals: softmax over individual ids",

@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../../bin/finprint.js', import.meta.url));
+
+test('finprint demo --quick runs every step and leaves its reports and a scored submission', () => {
+  const work = mkdtempSync(join(tmpdir(), 'finprint-demo-'));
+  const out = join(work, 'demo');
+  const r = spawnSync(process.execPath, [cli, 'demo', '--quick', '--out', out], { encoding: 'utf8', env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') } });
+  assert.equal(r.status, 0, `${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+  for (const f of ['eda.html', 'tournament/tournament.html', 'tournament/tournament.json', 'runs/softmax/report.html', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv']) {
+    assert.ok(existsSync(join(out, f)), `${f} written`);
+  }
+  const submission = readFileSync(join(out, 'submission.csv'), 'utf8').trim().split('\n');
+  const solution = readFileSync(join(out, 'data', 'test_solution.csv'), 'utf8').trim().split('\n');
+  assert.equal(submission[0], 'image,predictions');
+  assert.equal(submission.length, solution.length, 'one row per test photo');
+  assert.match(r.stdout, /MAP@5 \d\.\d+ on \d+ photos/);
+  assert.match(r.stdout, /demo finished in/);
+});
