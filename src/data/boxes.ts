@@ -28,7 +28,9 @@ export interface BoxProblem {
 
 /** The best box per image (highest score), and every bad row. */
 export async function readBoxFile(path: string, options: ReadBoxesOptions = {}): Promise<{ boxes: Map<string, BoxRecord>; problems: BoxProblem[] }> {
-  const table = await readCsv(path);
+  const table = await readCsv(path).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ENOENT' ? `box file ${path} not found` : `${path}: ${err.message}`);
+  });
   const missing = ['image', 'x0', 'y0', 'x1', 'y1'].filter((c) => !table.header.includes(c));
   if (missing.length) throw new Error(`${path}: missing column(s) ${missing.join(', ')} (expected image,x0,y0,x1,y1[,score][,label])`);
   const col = (name: string): number => table.header.indexOf(name);
@@ -75,7 +77,7 @@ export async function readBoxes(path: string, options: ReadBoxesOptions = {}): P
 }
 
 /** Box files are written with every column, so a reader never has to guess what is missing. */
-export const BOX_COLUMNS = ['image', 'x0', 'y0', 'x1', 'y1', 'score', 'label'] as const;
+const BOX_COLUMNS = ['image', 'x0', 'y0', 'x1', 'y1', 'score', 'label'] as const;
 
 /** Writes boxes (pixels) in the format readBoxFile reads, sorted by image name, atomically. */
 export async function writeBoxFile(path: string, boxes: ReadonlyMap<string, BoxRecord>): Promise<void> {

@@ -1,5 +1,5 @@
 // From the head's output to a box: the strongest heatmap peak is the animal's centre (one animal
-// per photo is the common case), refined by the offset, with the size read at that cell. The
+// per photo is the common case), and the distances to the box's sides are read at that cell. The
 // peak's probability is kept as the box's score.
 import type { Box } from '../data/image.js';
 
@@ -11,8 +11,9 @@ export interface Detection extends Box {
 const clamp01 = (v: number): number => Math.min(1, Math.max(0, v));
 
 /**
- * One photo's head output ([5, grid, grid] as the model gives it: heatmap logits, width, height,
- * offset x, offset y) -> the box at the strongest peak, as shares of the photo (0..1).
+ * One photo's head output ([5, grid, grid] as the model gives it: heatmap logits, then the
+ * distances from each cell's centre to the left, top, right and bottom sides) -> the box at the
+ * strongest peak, as shares of the photo (0..1).
  */
 export function decodePeak(out: ArrayLike<number>, grid: number): Detection {
   const cells = grid * grid;
@@ -20,11 +21,12 @@ export function decodePeak(out: ArrayLike<number>, grid: number): Detection {
   let best = 0;
   for (let i = 1; i < cells; i++) if (out[i]! > out[best]!) best = i;
   const at = (channel: number): number => out[channel * cells + best]!;
-  const cx = ((best % grid) + at(3)) / grid;
-  const cy = (Math.floor(best / grid) + at(4)) / grid;
-  const w = Math.max(0, at(1));
-  const h = Math.max(0, at(2));
-  return { x0: clamp01(cx - w / 2), y0: clamp01(cy - h / 2), x1: clamp01(cx + w / 2), y1: clamp01(cy + h / 2), score: 1 / (1 + Math.exp(-at(0))) };
+  const cx = ((best % grid) + 0.5) / grid;
+  const cy = (Math.floor(best / grid) + 0.5) / grid;
+  const x0 = clamp01(cx - at(1));
+  const y0 = clamp01(cy - at(2));
+  // Sides predicted on the wrong side of the centre give an empty box, not an inverted one.
+  return { x0, y0, x1: Math.max(x0, clamp01(cx + at(3))), y1: Math.max(y0, clamp01(cy + at(4))), score: 1 / (1 + Math.exp(-at(0))) };
 }
 
 /** A box in shares of the photo -> pixels of a photo of this size. */

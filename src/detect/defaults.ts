@@ -6,7 +6,7 @@ export const DETECTOR_DEFAULTS = {
   imageSize: 128,
   outputStride: 8,
   channels: 64,
-  epochs: 12,
+  epochs: 20,
   batchSize: 16,
   lr: 3e-3,
   valShare: 0.15,

@@ -39,7 +39,7 @@ export function detectorPipeline(info: Pick<DetectorInfo, 'model' | 'mean' | 'st
     mean: info.mean,
     std: info.std,
     cacheDir: join(cacheRoot(), 'images'),
-    // Colour only: a geometric change would have to move the box too (flips are done on the batch).
+    // Colour only: a geometric change must move the box too, so zooms and flips are done on the batch (augment.ts).
     ...(augment ? { augment: { colorJitter: { brightness: 0.3, contrast: 0.3, saturation: 0.3 } } } : {}),
   });
 }
@@ -48,14 +48,15 @@ export interface PredictOptions {
   batchSize?: number;
   concurrency?: number;
   quiet?: boolean;
-  label?: string;
+  /** Shown before the progress bar. */
+  progressLabel?: string;
 }
 
 /** The strongest box per photo, as shares of the photo, in the order of `paths`. */
 export async function predictShares(model: CenterNet, pipeline: ImagePipeline, paths: readonly string[], options: PredictOptions = {}): Promise<Detection[]> {
   model.eval();
   const loader = new BatchLoader(pipeline, paths.map((path) => ({ path })), { batchSize: options.batchSize ?? 32, concurrency: options.concurrency ?? 4 });
-  const progress = new Progress({ total: paths.length, label: options.label ?? 'detect', quiet: options.quiet ?? true });
+  const progress = new Progress({ total: paths.length, label: options.progressLabel ?? 'detect', quiet: options.quiet ?? true });
   const cells = HEAD_CHANNELS.length * model.gridSize * model.gridSize;
   const out: Detection[] = [];
   for await (const batch of loader) {

@@ -3,7 +3,8 @@
 // and fused with a shallow full-resolution branch that keeps where things are (BiSeNet's "spatial
 // path", Yu et al. 2018: the backbones only expose their coarsest, stride-32 map, which on a small
 // input is a few cells wide). A small head then predicts, per cell, how likely the animal's centre
-// lies there, the box's width and height, and the centre's offset within the cell.
+// lies there, and the distances from the cell's centre to the box's sides (TTFNet's form of
+// CenterNet's size and offset).
 import { createModel, type Backbone } from '../models/index.js';
 import { ConvNormAct, runSequential } from '../models/layers.js';
 import * as nn from '../nn/index.js';
@@ -11,7 +12,7 @@ import * as torch from '../torch/index.js';
 import { checkInteger } from '../util/check.js';
 
 /** Channels of the head's output, in order. */
-export const HEAD_CHANNELS = ['heatmap', 'width', 'height', 'offset_x', 'offset_y'] as const;
+export const HEAD_CHANNELS = ['heatmap', 'left', 'top', 'right', 'bottom'] as const;
 
 export interface CenterNetConfig {
   backbone: string;
@@ -67,7 +68,7 @@ export class CenterNet extends nn.Module {
     torch.noGrad(() => torch.tidy(() => void out.bias!.narrow(0, 0, 1).fill_(-2.19)));
   }
 
-  /** [B, 3, S, S] normalised photos -> [B, 5, G, G]: heatmap logits, box size (share of the photo), centre offset (cells). */
+  /** [B, 3, S, S] normalised photos -> [B, 5, G, G]: heatmap logits, then distances to the left, top, right and bottom sides (shares of the photo). */
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
       let y = this.backbone.forwardFeatures(x);

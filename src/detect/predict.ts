@@ -32,7 +32,7 @@ export async function writePredictedBoxes(detectorDir: string, folders: readonly
   if (photos.length === 0) throw new Error(`crop: no photos (.jpg, .jpeg, .png, .webp) in ${folders.join(', ')}`);
   const detector = await Detector.open(detectorDir);
   const sizes = await photoSizes(photos);
-  const found = await detector.detect(photos.map((p) => p.path), { batchSize: options.batchSize ?? 32, concurrency: options.workers ?? 4, quiet: options.quiet ?? false, label: 'crop' });
+  const found = await detector.detect(photos.map((p) => p.path), { batchSize: options.batchSize ?? 32, concurrency: options.workers ?? 4, quiet: options.quiet ?? false, progressLabel: 'crop' });
   const boxes = new Map<string, BoxRecord>();
   photos.forEach((p, i) => {
     const d = found[i]!;

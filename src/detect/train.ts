@@ -3,10 +3,9 @@
 // Keras-style callbacks) as identification runs. Writes detector.json and best.safetensors.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { BatchLoader } from '../data/loader.js';
 import type { Batch } from '../data/pipeline.js';
-import type { Box } from '../data/image.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { modelEntry } from '../models/index.js';
 import { AdamW, WarmupCosineLR } from '../optim/index.js';
@@ -16,6 +15,7 @@ import { Trainer } from '../train/trainer.js';
 import { checkInteger, checkNumber } from '../util/check.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { Rng } from '../util/random.js';
+import { augmentDetection } from './augment.js';
 import { boxedPhotos, holdOut, type BoxedPhoto } from './data.js';
 import { DETECTOR_FILES, detectorPipeline, predictShares, type DetectorInfo } from './detector.js';
 import { boxMetrics, type BoxMetrics } from './metrics.js';
@@ -53,14 +53,10 @@ export interface DetectorTrainResult {
   seconds: number;
 }
 
-/** A batch with the epoch it belongs to, so the flip of each photo can be drawn reproducibly. */
+/** A batch with the epoch it belongs to, so each photo's augmentation can be drawn reproducibly. */
 interface DetectionBatch {
   batch: Batch;
   epoch: number;
-}
-
-function flipBox(b: Box): Box {
-  return { x0: 1 - b.x1, y0: b.y0, x1: 1 - b.x0, y1: b.y1 };
 }
 
 export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTrainResult> {
@@ -72,19 +68,19 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
   checkInteger('seed', o.seed, 0);
   const dir = resolve(o.out);
   if (existsSync(join(dir, DETECTOR_FILES.info)) || existsSync(join(dir, 'last.safetensors'))) throw new Error(`detector train: ${dir} already holds a detector; choose another --out`);
-  await mkdir(dir, { recursive: true });
   torch.manualSeed(o.seed);
+  const entry = modelEntry(o.backbone);
+  const model = new CenterNet({ backbone: o.backbone, imageSize: o.imageSize, outputStride: o.outputStride, channels: o.channels });
+  await mkdir(dir, { recursive: true });
 
   const folder = join(o.data, 'train_images');
-  const found = await boxedPhotos(folder, o.boxes, { ...(o.label !== undefined ? { label: o.label } : {}) });
+  const found = await boxedPhotos(folder, o.boxes, o.label !== undefined ? { label: o.label } : {});
   for (const p of found.problems.slice(0, 10)) log(`warning: ${p.file} line ${p.line}: ${p.message}`);
   if (found.problems.length > 10) log(`warning: ${found.problems.length - 10} more bad rows in ${o.boxes}`);
   if (found.photos.length < 10) throw new Error(`detector train: only ${found.photos.length} photos of ${folder} have a box in ${o.boxes}; need at least 10`);
   const { train, val } = holdOut(found.photos, o.valShare, o.seed);
   log(`data: ${train.length} training and ${val.length} held-out photos with boxes${found.unboxed ? ` (${found.unboxed} photos without a box left out)` : ''}`);
 
-  const entry = modelEntry(o.backbone);
-  const model = new CenterNet({ backbone: o.backbone, imageSize: o.imageSize, outputStride: o.outputStride, channels: o.channels });
   const norm = { mean: entry.pretrainedCfg.mean, std: entry.pretrainedCfg.std };
   const loader = new BatchLoader(detectorPipeline({ model: model.config, ...norm }, true), train.map((p) => ({ path: p.path })), {
     batchSize: o.batchSize,
@@ -114,13 +110,11 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
       for await (const batch of loader.epoch(epoch, startBatch)) yield { batch, epoch };
     },
     trainStep: ({ batch, epoch }) => {
-      // Horizontal flips, drawn per photo and epoch: the box is mirrored with the pixels.
-      const flips = batch.paths.map((p) => Rng.from(o.seed, 'detector-flip', epoch, p).bool());
-      const boxes = batch.paths.map((p, i) => (flips[i] ? flipBox(boxOf.get(p)!) : boxOf.get(p)!));
-      let x = torch.tensor(batch.data, batch.shape);
-      if (flips.some(Boolean)) x = x.flip(3).where(torch.tensor(flips, [flips.length, 1, 1, 1]), x);
+      // Keyed by file name, not path: the same data trains the same wherever its folder lies.
+      const rngs = batch.paths.map((p) => Rng.from(o.seed, 'detector-augment', epoch, basename(p)));
+      const { x, boxes } = augmentDetection(torch.tensor(batch.data, batch.shape), batch.paths.map((p) => boxOf.get(p)!), rngs);
       const parts = detectionLoss(model.forward(x), encodeTargets(boxes, model.gridSize));
-      return { loss: parts.loss, metrics: { heatmap_loss: parts.heatmap.item(), size_loss: parts.size.item(), offset_loss: parts.offset.item() } };
+      return { loss: parts.loss, metrics: { heatmap_loss: parts.heatmap.item(), sides_loss: parts.sides.item() } };
     },
     validate: async () => {
       const m = await score(val);
