@@ -44,7 +44,11 @@ export function stratifiedSplit<T>(rows: readonly T[], key: (row: T) => string, 
 }
 
 export interface IndividualSplitOptions extends SplitOptions {
-  /** Share of individuals held out entirely: their photos are validation rows with truth new_individual. */
+  /**
+   * Share of validation photos that show individuals held out of training entirely (truth
+   * new_individual): the share of new individuals the test set is expected to have, so the
+   * new_individual threshold is calibrated on a validation split that looks like it.
+   */
   newFraction: number;
 }
 
@@ -57,37 +61,42 @@ export interface IndividualSplit<T> {
 }
 
 /**
- * Split for the individual task. A share of individuals is held out (truth new_individual) so a
- * new-individual threshold can be calibrated; every other individual with at least two photos is
- * on both sides (round(k * valFraction) photos in validation, clamped to 1..k-1); singletons train.
+ * Split for the individual task. Every individual with at least two photos is on both sides
+ * (round(k * valFraction) photos in validation, clamped to 1..k-1); singletons train. Then whole
+ * individuals, in seeded random order, move to validation as new_individual until their photos
+ * are the newFraction share of it (as close as whole individuals allow).
  */
 export function individualSplit<T extends { individualId: string }>(rows: readonly T[], options: IndividualSplitOptions): IndividualSplit<T> {
   const frac = checkNumber('valFraction', options.valFraction, 0, 0.999);
   const newFraction = checkNumber('newFraction', options.newFraction, 0, 1);
   const rng = new Rng(checkInteger('seed', options.seed));
-  const groups = groupBy(rows, (r) => r.individualId);
-  const order = rng.shuffle(groups.map((_, i) => i));
-  const heldOutGroups = new Set(order.slice(0, Math.round(groups.length * newFraction)));
+  const groups = groupBy(rows, (r) => r.individualId).map(([id, members]) => {
+    rng.shuffle(members);
+    const nVal = members.length < 2 ? 0 : Math.min(members.length - 1, Math.max(1, Math.round(members.length * frac)));
+    return { id, members, nVal, heldOut: false };
+  });
+  let known = groups.reduce((n, g) => n + g.nVal, 0);
+  let unseen = 0;
+  const share = (k: number, u: number): number => (k + u === 0 ? 0 : u / (k + u));
+  for (const g of rng.shuffle([...groups])) {
+    if (share(known, unseen) >= newFraction) break;
+    const next = share(known - g.nVal, unseen + g.members.length);
+    // Stop short when this individual would overshoot by more than stopping undershoots.
+    if (next > newFraction && next - newFraction > newFraction - share(known, unseen)) break;
+    g.heldOut = true;
+    known -= g.nVal;
+    unseen += g.members.length;
+  }
   const train: number[] = [];
   const val: number[] = [];
-  const heldOut: string[] = [];
   const heldRows = new Set<number>();
-  groups.forEach(([id, members], g) => {
-    if (heldOutGroups.has(g)) {
-      heldOut.push(id);
-      members.forEach((i) => heldRows.add(i));
-      val.push(...members);
-      return;
-    }
-    if (members.length < 2) {
-      train.push(...members);
-      return;
-    }
-    rng.shuffle(members);
-    const nVal = Math.min(members.length - 1, Math.max(1, Math.round(members.length * frac)));
-    val.push(...members.slice(0, nVal));
-    train.push(...members.slice(nVal));
-  });
+  for (const g of groups) {
+    if (g.heldOut) g.members.forEach((i) => heldRows.add(i));
+    const nVal = g.heldOut ? g.members.length : g.nVal;
+    val.push(...g.members.slice(0, nVal));
+    train.push(...g.members.slice(nVal));
+  }
+  const heldOut = groups.filter((g) => g.heldOut).map((g) => g.id);
   const valRows = [...val].sort((a, b) => a - b).map((i) => ({ ...rows[i]!, truth: heldRows.has(i) ? NEW_INDIVIDUAL : rows[i]!.individualId }));
   return { train: pick(rows, train), val: valRows, heldOut };
 }

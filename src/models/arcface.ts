@@ -171,8 +171,11 @@ export class JointHead extends Module {
   /** From backbone features; individual labels (int64 [B]) switch the ArcFace margin on. */
   override forward(features: Tensor, individualLabels?: Tensor): JointOutput {
     return tidy(() => {
-      const embedding = this.neck.forward(features);
-      return { embedding, individual: this.individual.forward(embedding, individualLabels), species: this.species.forward(embedding) };
+      // The species head reads the embedding before normalisation: on unit vectors a Linear layer's
+      // logits start tiny and the species loss barely moves from its initial value.
+      const projected = this.neck.project(features);
+      const embedding = F.normalize(projected);
+      return { embedding, individual: this.individual.forward(embedding, individualLabels), species: this.species.forward(projected) };
     });
   }
 

@@ -112,8 +112,13 @@ export class EmbeddingNeck extends Module {
     this.bn = this.registerModule('bn', new BatchNorm1d(this.embeddingDim));
   }
 
-  /** Unit-norm embeddings [B, embeddingDim]. In train mode BatchNorm needs a batch of 2 or more. */
+  /** The embedding before L2 normalisation [B, embeddingDim]. In train mode BatchNorm needs a batch of 2 or more. */
+  project(features: Tensor): Tensor {
+    return tidy(() => this.bn.forward(this.fc.forward(this.pool.forward(features))));
+  }
+
+  /** Unit-norm embeddings [B, embeddingDim]. */
   override forward(features: Tensor): Tensor {
-    return tidy(() => F.normalize(this.bn.forward(this.fc.forward(this.pool.forward(features)))));
+    return tidy(() => F.normalize(this.project(features)));
   }
 }

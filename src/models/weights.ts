@@ -20,6 +20,11 @@ export interface LoadWeightsOptions {
    * none) is left out automatically, as timm does when num_classes differs.
    */
   classifier?: string[];
+  /**
+   * Load only the checkpoint's keys under this prefix, with the prefix removed: 'backbone' takes
+   * the backbone out of a finprint run's checkpoint (whose keys are backbone.* and head.*).
+   */
+  prefix?: string;
 }
 
 export interface LoadWeightsReport {
@@ -44,9 +49,12 @@ export async function loadWeights(model: Module, file: string, options: LoadWeig
   if (options.ignoreHead === true && classifier.length === 0) {
     throw new TypeError('loadWeights: ignoreHead: true needs the classifier prefixes (options.classifier, from the model\'s pretrainedCfg.classifier), or pass the prefixes as ignoreHead');
   }
+  const prefix = options.prefix === undefined ? undefined : checkPrefixes('prefix', [options.prefix])[0]!;
   const raw = await loadSafetensors(file, { dtype: 'float32' });
-  const sd = model instanceof Backbone ? model.filterCheckpoint(raw) : raw;
+  let sd: StateDict = raw;
   try {
+    const picked = prefix === undefined ? raw : underPrefix(raw, prefix, file);
+    sd = model instanceof Backbone ? model.filterCheckpoint(picked) : picked;
     const own = model.stateDict();
     let ignore = options.ignoreHead === true ? classifier : named;
     if (ignore.length === 0 && classifier.length > 0 && !fits(sd, own, classifier)) ignore = classifier;
@@ -54,6 +62,12 @@ export async function loadWeights(model: Module, file: string, options: LoadWeig
   } finally {
     for (const t of new Set<Tensor>([...raw.values(), ...sd.values()])) t.dispose();
   }
+}
+
+function underPrefix(sd: StateDict, prefix: string, file: string): StateDict {
+  const out: StateDict = new Map([...sd].filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, v]) => [k.slice(prefix.length + 1), v]));
+  if (out.size === 0) throw new Error(`loadWeights ${file}: no keys under '${prefix}.' (found e.g. ${[...sd.keys()].slice(0, 3).join(', ')})`);
+  return out;
 }
 
 function load(model: Module, file: string, sd: StateDict, own: StateDict, ignore: string[]): LoadWeightsReport {

@@ -41,6 +41,7 @@ export interface TrainConfig {
   out: string;
   seed: number;
   valFraction: number;
+  /** Identification tasks: share of validation photos showing individuals held out of training (new_individual). */
   newFraction: number;
   embeddingDim: number;
   arcface: { s: number; m: number; subCenters: number; dynamicMargins: boolean };
@@ -67,7 +68,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'data' | 'backbone' | 'out'> = {
   labelSmoothing: 0,
   seed: 0,
   valFraction: 0.2,
-  newFraction: 0.1,
+  newFraction: 0.2,
   embeddingDim: 512,
   arcface: { s: 30, m: 0.3, subCenters: 1, dynamicMargins: false },
   workers: 4,

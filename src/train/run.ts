@@ -2,7 +2,7 @@
 // the top of the backbone unfrozen for `epochs`, then `fineTuneEpochs` with more unfrozen at a
 // lower LR. Everything needed to repeat or resume the run is written to the run folder.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -162,6 +162,22 @@ interface Phase {
   lr: number;
 }
 
+/**
+ * --weights is a .safetensors file with timm names, or a finprint run folder (e.g. the
+ * tournament's species run) whose best checkpoint's backbone is taken: transfer learning from
+ * a model of our own when no pretrained download is at hand.
+ */
+function weightsSource(weights: string, backbone: string): { file: string; prefix?: string } {
+  if (!existsSync(weights)) throw new Error(`--weights ${weights}: no such file or run folder`);
+  if (!statSync(weights).isDirectory()) return { file: weights };
+  const info = join(weights, 'run.json');
+  const file = join(weights, 'best.safetensors');
+  if (!existsSync(info) || !existsSync(file)) throw new Error(`--weights ${weights}: a folder must be a finprint run with run.json and best.safetensors`);
+  const theirs = (JSON.parse(readFileSync(info, 'utf8')) as { backbone: string }).backbone;
+  if (theirs !== backbone) throw new Error(`--weights ${weights}: that run trained ${theirs}, not --backbone ${backbone}`);
+  return { file, prefix: 'backbone' };
+}
+
 export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; quiet?: boolean; log?: (m: string) => void } = {}): Promise<RunResult> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const runDir = resolve(cfg.out);
@@ -175,8 +191,11 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   checkInputSize(cfg.backbone, imageSize);
   const backbone = createModel(cfg.backbone, { numClasses: 0, imgSize: imageSize });
   if (cfg.weights) {
-    const report = await loadWeights(backbone, cfg.weights, { ignoreHead: true, classifier: entry.pretrainedCfg.classifier });
-    log(`weights: loaded ${report.loaded.length} tensors from ${cfg.weights}${report.ignored.length ? ` (ignored the classifier: ${report.ignored.length} tensors)` : ''}`);
+    const source = weightsSource(cfg.weights, cfg.backbone);
+    const report = await loadWeights(backbone, source.file, { ignoreHead: true, classifier: entry.pretrainedCfg.classifier, ...(source.prefix ? { prefix: source.prefix } : {}) });
+    log(`weights: loaded ${report.loaded.length} tensors from ${source.file}${report.ignored.length ? ` (ignored the classifier: ${report.ignored.length} tensors)` : ''}`);
+  } else if (cfg.unfreezeTop !== 'all' && cfg.epochs > 0) {
+    log(`warning: ${cfg.backbone} starts from random weights (no --weights), and the first phase trains only its top ${cfg.unfreezeTop} block(s): the rest stay random until fine-tuning. Pass --unfreeze-top all to train it from scratch.`);
   }
   const task = createTask(cfg.task, backbone, data.labels, {
     labelSmoothing: cfg.labelSmoothing,

@@ -13,7 +13,7 @@ test('finprint demo --quick runs every step and leaves its reports and a scored 
   const out = join(work, 'demo');
   const r = spawnSync(process.execPath, [cli, 'demo', '--quick', '--out', out], { encoding: 'utf8', env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') } });
   assert.equal(r.status, 0, `${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
-  for (const f of ['eda.html', 'tournament/tournament.html', 'tournament/tournament.json', 'runs/softmax/report.html', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv']) {
+  for (const f of ['eda.html', 'tournament/tournament.html', 'tournament/tournament.json', 'runs/species/report.html', 'runs/softmax/report.html', 'runs/softmax/evaluation.json', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv']) {
     assert.ok(existsSync(join(out, f)), `${f} written`);
   }
   const submission = readFileSync(join(out, 'submission.csv'), 'utf8').trim().split('\n');
@@ -21,5 +21,7 @@ test('finprint demo --quick runs every step and leaves its reports and a scored 
   assert.equal(submission[0], 'image,predictions');
   assert.equal(submission.length, solution.length, 'one row per test photo');
   assert.match(r.stdout, /MAP@5 \d\.\d+ on \d+ photos/);
+  assert.match(r.stdout, /softmax over individuals \(the seed\) +\d\.\d{4}\n +ArcFace embedding \+ gallery search +\d\.\d{4}/);
+  assert.match(r.stderr, /weights: loaded \d+ tensors from .*tournament/, 'the final round starts from the winner\'s tournament weights');
   assert.match(r.stdout, /demo finished in/);
 });

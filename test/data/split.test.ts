@@ -55,8 +55,14 @@ describe('individualSplit', () => {
     assert.equal(s.train.length + s.val.length, all.length);
   });
 
-  it('holds out a share of individuals entirely, with truth new_individual', () => {
-    assert.equal(s.heldOut.length, 12);
+  it('holds out whole individuals, with truth new_individual, for the asked share of validation photos', () => {
+    assert.ok(s.heldOut.length > 0);
+    const newShare = s.val.filter((r) => r.truth === 'new_individual').length / s.val.length;
+    // Whole individuals of at most 8 photos: the share lands within one individual of 0.2.
+    assert.ok(Math.abs(newShare - 0.2) <= 8 / s.val.length, `new share ${newShare}`);
+    const none = individualSplit(all, { valFraction: 0.2, newFraction: 0, seed: 4 });
+    assert.equal(none.heldOut.length, 0);
+    assert.ok(none.val.every((r) => r.truth === r.individualId));
     for (const id of s.heldOut) assert.ok(!trainIds.has(id), id);
     for (const r of s.val) assert.equal(r.truth, s.heldOut.includes(r.individualId) ? 'new_individual' : r.individualId);
     assert.equal(s.val.filter((r) => r.truth === 'new_individual').length, all.filter((r) => s.heldOut.includes(r.individualId)).length);

@@ -138,7 +138,21 @@ describe('loadWeights', () => {
     assert.deepEqual(model.head!.fc.weight.toArray(), sd.get('head.fc.weight')!.toArray());
   });
 
+  test("prefix takes one part of a checkpoint: the backbone of a finprint run's TransferModel", async () => {
+    const src = source(0);
+    const run = new TransferModel(src, new JointHead(8, 6, 3, { neck: { embeddingDim: 6 } }));
+    const file = join(dir, 'run-best.safetensors');
+    await saveSafetensors(file, run.stateDict());
+    torch.manualSeed(99);
+    const model = new TinyBackbone(0);
+    const report = await loadWeights(model, file, { prefix: 'backbone' });
+    assert.deepEqual(report.loaded, [...model.stateDict().keys()]);
+    assert.deepEqual(values(model.stateDict()), values(src.stateDict()));
+    await assert.rejects(loadWeights(new TinyBackbone(0), file, { prefix: 'neck' }), /no keys under 'neck\.'/);
+  });
+
   test('bad arguments name the parameter', async () => {
+    await assert.rejects(loadWeights(new TinyBackbone(), 'x.safetensors', { prefix: 'backbone.' }), /for prefix/);
     await assert.rejects(loadWeights(new TinyBackbone(), ''), /for file/);
     await assert.rejects(loadWeights(new TinyBackbone(), 'x.safetensors', { ignoreHead: ['head.'] }), /for ignoreHead/);
   });

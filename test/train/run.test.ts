@@ -98,3 +98,19 @@ test('a second run into the same folder without --resume is refused', () => {
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /already holds a run; pass --resume/);
 });
+
+test('--weights takes the backbone of an earlier run folder, of the same backbone only', () => {
+  const species = join(work, 'species');
+  const r = run([...base, '--task', 'joint', '--epochs', '1', '--limit', '64', '--weights', species, '--out', join(work, 'from-species')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /weights: loaded \d+ tensors from .*species.best\.safetensors/);
+  const other = run([...base.map((a) => (a === 'vgg16_tiny' ? 'levit_192_tiny' : a)), '--task', 'joint', '--epochs', '1', '--weights', species, '--out', join(work, 'wrong-backbone')]);
+  assert.notEqual(other.status, 0);
+  assert.match(other.stderr, /that run trained vgg16_tiny, not --backbone levit_192_tiny/);
+});
+
+test('a backbone from random weights with a frozen lower part is warned about', () => {
+  const r = run([...base, '--task', 'species', '--epochs', '1', '--limit', '32', '--unfreeze-top', '1', '--out', join(work, 'frozen-random')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /starts from random weights \(no --weights\).*--unfreeze-top all/);
+});

@@ -7,7 +7,7 @@ export function register(program: Command): void {
   addRunOptions(
     program
       .command('evaluate')
-      .description("MAP@5, top-1/top-5, species accuracy and known/new recall of a run on its validation split or a labelled test split; writes evaluation.html in the run folder.")
+      .description("MAP@5, top-1/top-5, species accuracy and known/new recall of a run on its validation split or a labelled test split; writes evaluation.html and evaluation.json in the run folder.")
       .option('--split <split>', 'val (the run\'s validation split; calibrates and stores the new_individual threshold) | test (test_images/ with test_solution.csv)', 'val')
       .option('--new-share <f>', 'choose the threshold whose share of new_individual answers is closest to f, instead of the best MAP@5', shareArg)
       .option('--json', 'print one JSON object'),
@@ -17,10 +17,12 @@ export function register(program: Command): void {
       const { evaluateRun, SPLITS } = await import('../../identify/evaluate.js');
       const { writeEvaluationReport } = await import('../../report/evaluation.js');
       const { checkOneOf } = await import('../../util/check.js');
+      const { writeFileAtomic } = await import('../../util/fs.js');
       const split = checkOneOf('--split', f.split, SPLITS);
       const e = await evaluateRun(f.run, { ...identifierOptions(f), split, newShare: f.newShare });
       const report = join(e.summary.run, 'evaluation.html');
       await writeEvaluationReport(report, e);
+      await writeFileAtomic(join(e.summary.run, 'evaluation.json'), JSON.stringify(e.summary, null, 2));
       const s = e.summary;
       if (f.json) {
         console.log(JSON.stringify(s));

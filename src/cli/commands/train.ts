@@ -73,7 +73,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'competition-layout folder (train.csv, train_images/)')
     .option('--task <task>', 'species | individual | joint')
     .option('--backbone <name>', 'model name (finprint models)')
-    .option('--weights <file>', 'pretrained backbone weights (.safetensors, timm names)')
+    .option('--weights <file>', 'pretrained backbone weights: a .safetensors file (timm names) or a finprint run folder of the same backbone')
     .option('--image-size <n>', "input size (default: the backbone's)", intArg)
     .option('--batch-size <n>', 'photos per batch', intArg)
     .option('--epochs <n>', 'epochs with the top of the backbone unfrozen', intArg)
