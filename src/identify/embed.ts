@@ -15,7 +15,7 @@ import { checkInteger } from '../util/check.js';
 import { Progress } from '../util/progress.js';
 
 export interface EmbedOptions {
-  /** Average each photo with its horizontal mirror (default true). */
+  /** Average each photo with its horizontal mirror (default: when the run trained with hflip). */
   flip?: boolean;
   /** Also return the plain and the mirrored embeddings apart (a gallery with mirrors). */
   views?: boolean;
@@ -80,7 +80,8 @@ function oneHotSpecies(run: OpenRun): torch.Tensor | undefined {
 
 /** Embeds photos in order (the loader keeps it), batched and prefetched. */
 export async function embedPhotos(run: OpenRun, samples: readonly Sample[], options: EmbedOptions = {}): Promise<Embedded> {
-  const flip = options.flip ?? true;
+  // Flip averaging only for runs that trained on mirrored photos: for others a mirror is unlike anything seen.
+  const flip = options.flip ?? run.config.hflip > 0;
   const mirror = flip || (options.views ?? false);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 32, 1);
   const loader = new BatchLoader(run.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4 });

@@ -37,6 +37,8 @@ export interface TrainConfig {
   weightDecay: number;
   schedule: 'cosine' | 'step' | 'plateau' | 'none';
   labelSmoothing: number;
+  /** Probability of mirroring a training photo; 0 where the side an animal is seen from matters (then no flip at test time either). */
+  hflip: number;
   crops?: string;
   out: string;
   seed: number;
@@ -66,6 +68,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'data' | 'backbone' | 'out'> = {
   weightDecay: 1e-4,
   schedule: 'cosine',
   labelSmoothing: 0,
+  hflip: 0.5,
   seed: 0,
   valFraction: 0.2,
   newFraction: 0.2,
@@ -129,6 +132,7 @@ export function resolveConfig(...layers: Partial<TrainConfig>[]): TrainConfig {
   checkNumber('headLrMult', c.headLrMult, 0);
   checkNumber('weightDecay', c.weightDecay, 0);
   checkNumber('labelSmoothing', c.labelSmoothing, 0, 1);
+  checkNumber('hflip', c.hflip, 0, 1);
   checkNumber('valFraction', c.valFraction, 0.01, 0.9);
   checkNumber('newFraction', c.newFraction, 0, 0.9);
   checkInteger('seed', c.seed, 0);

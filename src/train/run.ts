@@ -206,7 +206,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const norm = { mean: entry.pretrainedCfg.mean, std: entry.pretrainedCfg.std };
   const cacheDir = join(cacheRoot(), 'images');
   const mode = cfg.crops ? ('box' as const) : ('squash' as const);
-  const trainPipe = new ImagePipeline({ size: imageSize, mode, ...norm, cacheDir, augment: { hflip: 0.5, affine: { degrees: 10, translate: 0.05, scale: [0.9, 1.1] }, colorJitter: { brightness: 0.2, contrast: 0.2, saturation: 0.2 } } });
+  const trainPipe = new ImagePipeline({ size: imageSize, mode, ...norm, cacheDir, augment: { hflip: cfg.hflip, affine: { degrees: 10, translate: 0.05, scale: [0.9, 1.1] }, colorJitter: { brightness: 0.2, contrast: 0.2, saturation: 0.2 } } });
   const evalPipe = new ImagePipeline({ size: imageSize, mode, ...norm, cacheDir });
   const trainLoader = new BatchLoader(trainPipe, data.train, { batchSize: cfg.batchSize, shuffle: true, dropLast: data.train.length > cfg.batchSize, augment: true, seed: cfg.seed, concurrency: cfg.workers });
   const valLoader = new BatchLoader(evalPipe, data.val, { batchSize: cfg.batchSize * 2, concurrency: cfg.workers });

@@ -18,6 +18,7 @@ interface TrainFlags {
   optimizer?: string;
   schedule?: string;
   labelSmoothing?: number;
+  hflip?: number;
   crops?: string;
   out?: string;
   resume?: boolean;
@@ -52,6 +53,7 @@ function flagsToConfig(f: TrainFlags): Partial<TrainConfig> {
     optimizer: f.optimizer as TrainConfig['optimizer'] | undefined,
     schedule: f.schedule as TrainConfig['schedule'] | undefined,
     labelSmoothing: f.labelSmoothing,
+    hflip: f.hflip,
     crops: f.crops,
     out: f.out,
     seed: f.seed,
@@ -85,6 +87,7 @@ export function register(program: Command): void {
     .option('--optimizer <name>', 'adamw | adam | sgd')
     .option('--schedule <name>', 'cosine | step | plateau | none')
     .option('--label-smoothing <x>', 'label smoothing of the species cross entropy', numberArg)
+    .option('--hflip <p>', 'probability of mirroring a training photo (default 0.5); 0 where the side matters, which also turns off flip averaging at test time', numberArg)
     .option('--crops <boxes.csv>', 'train on box crops (image,x0,y0,x1,y1)')
     .option('--out <dir>', 'run folder')
     .option('--resume', 'continue the run in --out from its last checkpoint')
