@@ -1,24 +1,10 @@
 import type { Command } from 'commander';
 import { DETECTOR_DEFAULTS } from '../../detect/defaults.js';
+import type { DetectorTrainOptions } from '../../detect/train.js';
 import { intArg, numberArg, shareArg } from './parse.js';
 
-interface TrainFlags {
-  data: string;
-  boxes: string;
-  out: string;
-  backbone: string;
-  imageSize: number;
-  outputStride: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  valShare: number;
-  seed: number;
-  label?: string;
-  workers: number;
-  json?: boolean;
-  quiet?: boolean;
-}
+/** The train flags are the trainer's options less what the CLI fixes, plus --json. */
+type TrainFlags = Omit<DetectorTrainOptions, 'channels' | 'log'> & { json?: boolean };
 
 const percent = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
