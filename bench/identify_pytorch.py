@@ -1,11 +1,13 @@
 """PyTorch side of `finprint bench identify`: the same exact cosine search, in the same blocks.
 
 Random unit vectors from the same seed and generator calls as the TypeScript side (so, with the
-same libtorch, the very same vectors); each block of queries is one matmul against the transposed
-gallery and one topk. Prints one JSON line per round (pytorch_rounds.serve).
+same libtorch, the very same vectors); each block of queries is one matmul into a reused buffer
+padded to whole chunks, then the same exact chunked top-k as src/identify/row_topk.ts (topk over
+chunk maxima, then over the best chunks). Prints one JSON line per round (pytorch_rounds.serve).
 Usage: identify_pytorch.py --queries 28000 --gallery 51000 --dim 512 --block 1024 --neighbours 50 --seed 0 --threads T --rounds R
 """
 import argparse
+import math
 
 import torch
 import torch.nn.functional as F
@@ -28,12 +30,29 @@ def main() -> None:
     torch.manual_seed(args.seed)
     gallery = F.normalize(torch.randn(args.gallery, args.dim), dim=1)
     queries = F.normalize(torch.randn(args.queries, args.dim), dim=1)
-    gallery_t = gallery.t().contiguous()
+    gallery_t = gallery.t()
+    k = args.neighbours
+    chunk = max(1, round(math.sqrt(args.gallery / k)))
+    chunks = math.ceil(args.gallery / chunk)
+    scores = torch.zeros(min(args.block, args.queries), chunks * chunk)
+    offsets = torch.arange(chunk)
+
+    def topk(s: torch.Tensor):
+        s[:, args.gallery:] = -math.inf
+        if chunks <= 2 * k:
+            return s[:, :args.gallery].topk(k, 1)
+        best = s.view(s.shape[0], chunks, chunk).amax(2).topk(k, 1).indices
+        cols = (best.unsqueeze(2) * chunk + offsets).view(s.shape[0], k * chunk)
+        values, pos = s.gather(1, cols).topk(k, 1)
+        return values, cols.gather(1, pos)
 
     def search(n: int) -> int:
         with torch.no_grad():
             for start in range(0, n, args.block):
-                values, indices = (queries[start:start + args.block] @ gallery_t).topk(args.neighbours, 1)
+                q = queries[start:start + args.block]
+                s = scores[:q.shape[0]]
+                torch.mm(q, gallery_t, out=s[:, :args.gallery])
+                values, indices = topk(s)
                 values.numpy(), indices.numpy()
         return n
 

@@ -1,6 +1,6 @@
 // `finprint bench identify`: exact gallery search at the competition's scale (28k test photos
 // against 51k training photos, 512-d embeddings), finprint's searchGallery vs the same blocked
-// matmul + topk in PyTorch, alternating rounds. finprint also collapses the neighbours to the best
+// matmul + chunked top-k in PyTorch, alternating rounds. finprint also collapses the neighbours to the best
 // photo per individual, which the PyTorch side leaves out.
 import { availableParallelism } from 'node:os';
 import { searchGallery } from '../identify/search.js';
@@ -49,7 +49,7 @@ export async function benchIdentify(options: IdentifyBenchOptions = {}): Promise
   const dim = checkInteger('dim', options.dim ?? 512, 1, 65536);
   const block = checkInteger('block', options.block ?? 1024, 1);
   const neighbours = checkInteger('neighbours', options.neighbours ?? 50, 1, gallerySize);
-  const individuals = checkInteger('individuals', options.individuals ?? 15587, 1, gallerySize);
+  const individuals = checkInteger('individuals', options.individuals ?? Math.min(15587, gallerySize), 1, gallerySize);
   const seed = checkInteger('seed', options.seed ?? 0, 0);
   const rounds = checkInteger('rounds', options.rounds ?? 1, 1, 100);
   const threads = checkInteger('threads', options.threads ?? availableParallelism(), 1, 1024);

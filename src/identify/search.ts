@@ -1,8 +1,9 @@
 // Exact cosine k-nearest-neighbour search of L2-normalised embeddings against a gallery, in
-// query blocks (one matmul + topk each on the engine), collapsed to the best similarity per
-// individual.
+// query blocks (one matmul + an exact chunked top-k each on the engine), collapsed to the best
+// similarity per individual.
 import * as torch from '../torch/index.js';
 import { checkInteger } from '../util/check.js';
+import { chunkLength, paddedColumns, rowTopk } from './row_topk.js';
 
 export interface Candidate {
   /** Individual id. */
@@ -46,16 +47,19 @@ export function searchGallery(queries: torch.Tensor, gallery: torch.Tensor, gall
     // A transposed view, not a copy: BLAS reads it as is, as fast as a contiguous copy.
     const gt = gallery.transpose(0, 1);
     // One similarity buffer reused by every block: a fresh block x gallery matrix per block costs
-    // its page faults again each time (about 15% of the matmul at the competition's size).
-    const scores = torch.zeros([Math.min(block, nq), ng], { dtype: queries.dtype, device: queries.device });
+    // its page faults again each time (about 15% of the matmul at the competition's size). Its rows
+    // are padded to whole chunks for rowTopk; the matmul writes the real columns in place (BLAS
+    // takes the row stride as its leading dimension).
+    const chunk = chunkLength(ng, k);
+    const scores = torch.zeros([Math.min(block, nq), paddedColumns(ng, chunk)], { dtype: queries.dtype, device: queries.device });
     try {
       for (let start = 0; start < nq; start += block) {
         const rows = Math.min(block, nq - start);
         const { values, indices } = torch.tidy(() => {
           const q = queries.narrow(0, start, rows);
           const s = rows === scores.size(0) ? scores : scores.narrow(0, 0, rows);
-          torch.op('aten::mm.out', q, gt, s).dispose();
-          return s.topk(k, 1);
+          torch.op('aten::mm.out', q, gt, s.narrow(1, 0, ng)).dispose();
+          return rowTopk(s, ng, k, chunk);
         });
         const v = values.toFloat32Array();
         const idx = indices.data() as BigInt64Array;

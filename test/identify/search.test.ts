@@ -31,6 +31,22 @@ describe('searchGallery', () => {
     for (const t of [q, g]) t.dispose();
   });
 
+  it('on a gallery large enough for the chunked top-k, finds the same neighbours as a full topk', () => {
+    torch.manualSeed(5);
+    const q = torch.F.normalize(torch.randn([37, 16]));
+    const g = torch.F.normalize(torch.randn([3001, 16]));
+    // One individual per photo, so the best individuals are the nearest photos.
+    const found = searchGallery(q, g, Array.from({ length: 3001 }, (_, i) => `id${i}`), { neighbours: 12, topIndividuals: 12, blockSize: 10 });
+    const { values, indices } = q.matmul(g.transpose(0, 1)).topk(12, 1);
+    const v = values.toFloat32Array();
+    const idx = indices.toArray() as number[];
+    for (let r = 0; r < 37; r++) {
+      assert.deepEqual(found[r]!.map((c) => c.galleryIndex), idx.slice(r * 12, (r + 1) * 12), `query ${r}`);
+      found[r]!.forEach((c, j) => assert.ok(Math.abs(c.score - v[r * 12 + j]!) < 1e-6));
+    }
+    for (const t of [q, g, values, indices]) t.dispose();
+  });
+
   it('a photo in the gallery finds itself with similarity 1', () => {
     torch.manualSeed(4);
     const g = torch.F.normalize(torch.randn([20, 16]));

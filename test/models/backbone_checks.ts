@@ -104,3 +104,26 @@ export function assertTrainStep(model: Backbone, inputShape: number[], numClasse
   });
   model.zeroGrad();
 }
+
+/**
+ * One train-mode forward + backward of the fixture input with cross entropy: each named
+ * parameter gets a non-zero gradient, every gradient is finite, and the BatchNorm `bn` (a module
+ * path) updates its running mean and counts one batch.
+ */
+export function assertFixtureTrainStep(model: Backbone, fixture: TimmFixture, gradientKeys: readonly string[], bn: string): void {
+  model.train();
+  const buffers = new Map(model.namedBuffers());
+  const before = buffers.get(`${bn}.running_mean`)!.clone();
+  const labels = torch.tensor([3, 7], [2], { dtype: 'int64' });
+  torch.tidy(() => torch.F.crossEntropy(model.forward(fixture.input), labels)).backward();
+  const params = new Map(model.namedParameters());
+  for (const key of gradientKeys) {
+    const g = params.get(key)!.grad;
+    assert.ok(g, `${key} has a gradient`);
+    assert.ok(g.abs().max().item() > 0, `${key} gradient is non-zero`);
+  }
+  assert.ok(model.parameters().every((p) => p.grad?.isfinite().all().item()), 'every parameter gets a finite gradient');
+  assert.ok(buffers.get(`${bn}.running_mean`)!.ne(before).any().item(), `${bn} running mean moved`);
+  assert.equal(buffers.get(`${bn}.num_batches_tracked`)!.item(), 1);
+  for (const t of [before, labels]) t.dispose();
+}

@@ -3,7 +3,8 @@ import { before, test } from 'node:test';
 import { createModel, modelEntry, type Backbone } from '../../src/models/index.js';
 import * as nn from '../../src/nn/index.js';
 import * as torch from '../../src/torch/index.js';
-import { loadFixture, loadManifest, maxRelDiff, stateDictSpec, type TimmFixture } from './timm_fixture.js';
+import { assertFixtureTrainStep, assertMatchesManifest, assertParity } from './backbone_checks.js';
+import { loadFixture, maxRelDiff, type TimmFixture } from './timm_fixture.js';
 
 let fixture: TimmFixture;
 let full: Backbone; // coatnet_0_rw_224, random weights, shared by the tests that only read it
@@ -19,25 +20,17 @@ function tinyWithFixtureWeights(): Backbone {
 }
 
 test('coatnet_0_rw_tiny reproduces timm: features, pre-logits and logits', () => {
-  const model = tinyWithFixtureWeights().eval();
+  const model = createModel('coatnet_0_rw_tiny');
+  assertParity('coatnet_0_rw_tiny', model, fixture);
   torch.noGrad(() => {
-    const features = model.forwardFeatures(fixture.input);
-    const preLogits = model.forwardHead(features, { preLogits: true });
-    const logits = model.forwardHead(features);
-    const diffs = { features: maxRelDiff(features, fixture.features), preLogits: maxRelDiff(preLogits, fixture.preLogits), logits: maxRelDiff(logits, fixture.logits) };
-    console.log(`coatnet_0_rw_tiny max rel diff: ${JSON.stringify(diffs)}`);
-    for (const [what, d] of Object.entries(diffs)) assert.ok(d <= 1e-4, `${what}: max rel diff ${d}`);
-    assert.deepEqual(features.shape, [2, 128, 7, 7]);
+    assert.deepEqual(model.forwardFeatures(fixture.input).shape, [2, 128, 7, 7]);
     assert.deepEqual(model.forward(fixture.input).shape, [2, 10]);
   });
 });
 
 test('coatnet_0_rw_224 state dict matches timm names, shapes and dtypes; position indices are not persisted', () => {
-  const manifest = loadManifest('coatnet_0_rw_224');
+  assertMatchesManifest('coatnet_0_rw_224', full);
   const sd = full.stateDict();
-  assert.deepEqual(stateDictSpec(sd), manifest.state_dict);
-  assert.deepEqual([...sd.keys()], Object.keys(manifest.state_dict), 'same order as timm');
-  assert.equal(full.parameters().reduce((n, p) => n + p.numel, 0), manifest.num_params);
   const idx = full.namedBuffers().filter(([k]) => k.endsWith('relative_position_index'));
   assert.equal(idx.length, 9);
   assert.ok(idx.every(([k]) => !sd.has(k)));
@@ -89,39 +82,13 @@ test('relative_position_index: (Δrow + H − 1)·(2W − 1) + (Δcol + W − 1)
   assert.deepEqual(buffers.get('stages.2.blocks.0.attn.rel_pos.relative_position_index')!.shape, [196 * 196]);
 });
 
-test('registered with the hub pretrained_cfg; the tiny variant is a test variant', () => {
-  const cfg = loadManifest('coatnet_0_rw_224').pretrained_cfg;
-  const entry = modelEntry('coatnet_0_rw_224');
-  assert.equal(entry.family, 'coatnet');
-  assert.deepEqual(entry.pretrainedCfg, {
-    hfHubId: cfg.hf_hub_id,
-    inputSize: cfg.input_size,
-    interpolation: cfg.interpolation,
-    cropPct: cfg.crop_pct,
-    mean: cfg.mean,
-    std: cfg.std,
-    fixedInputSize: cfg.fixed_input_size,
-    classifier: [cfg.classifier],
-    numClasses: cfg.num_classes,
-  });
+test('registered as a coatnet; the tiny variant is a test variant', () => {
+  assert.equal(modelEntry('coatnet_0_rw_224').family, 'coatnet');
   assert.equal(modelEntry('coatnet_0_rw_tiny').testVariant, true);
 });
 
 test('train mode: one forward/backward reaches the stem and updates BatchNorm statistics', () => {
-  const model = tinyWithFixtureWeights().train();
-  const buffers = new Map(model.namedBuffers());
-  const before = buffers.get('stem.norm1.running_mean')!.clone();
-  const loss = torch.tidy(() => torch.F.crossEntropy(model.forward(fixture.input), torch.tensor([3, 7], [2], { dtype: 'int64' })));
-  loss.backward();
-  const params = new Map(model.namedParameters());
-  for (const key of ['stem.conv1.weight', 'stages.0.blocks.0.se_early.fc1.weight', 'stages.2.blocks.0.attn.rel_pos.relative_position_bias_table', 'stages.3.blocks.0.shortcut.expand.weight', 'head.fc.weight']) {
-    const g = params.get(key)!.grad;
-    assert.ok(g, `${key} has a gradient`);
-    assert.ok(g.abs().max().item() > 0, `${key} gradient is non-zero`);
-  }
-  assert.ok(model.parameters().every((p) => p.grad?.isfinite().all().item()), 'every parameter gets a finite gradient');
-  assert.ok(buffers.get('stem.norm1.running_mean')!.ne(before).any().item());
-  assert.equal(buffers.get('stages.1.blocks.0.norm2.num_batches_tracked')!.item(), 1);
+  assertFixtureTrainStep(tinyWithFixtureWeights(), fixture, ['stem.conv1.weight', 'stages.0.blocks.0.se_early.fc1.weight', 'stages.2.blocks.0.attn.rel_pos.relative_position_bias_table', 'stages.3.blocks.0.shortcut.expand.weight', 'head.fc.weight'], 'stem.norm1');
 });
 
 test('resetClassifier replaces head.fc; 0 leaves the pre-logits', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { createModel, modelEntry, type Backbone } from '../../src/models/index.js';
 import * as torch from '../../src/torch/index.js';
-import { loadFixture, loadManifest, maxRelDiff, stateDictSpec, type TimmFixture } from './timm_fixture.js';
+import { assertFixtureTrainStep, assertMatchesManifest, assertParity } from './backbone_checks.js';
+import { loadFixture, maxRelDiff, type TimmFixture } from './timm_fixture.js';
 
 let fixture: TimmFixture;
 let full: Backbone; // levit_192, random weights, shared by the tests that only read it
@@ -18,26 +19,18 @@ function tinyWithFixtureWeights(): Backbone {
 }
 
 test('levit_192_tiny reproduces timm: features, pre-logits and logits', () => {
-  const model = tinyWithFixtureWeights().eval();
+  const model = createModel('levit_192_tiny');
+  assertParity('levit_192_tiny', model, fixture);
   torch.noGrad(() => {
-    const features = model.forwardFeatures(fixture.input);
-    const preLogits = model.forwardHead(features, { preLogits: true });
-    const logits = model.forwardHead(features);
-    const diffs = { features: maxRelDiff(features, fixture.features), preLogits: maxRelDiff(preLogits, fixture.preLogits), logits: maxRelDiff(logits, fixture.logits) };
-    console.log(`levit_192_tiny max rel diff: ${JSON.stringify(diffs)}`);
-    for (const [what, d] of Object.entries(diffs)) assert.ok(d <= 1e-4, `${what}: max rel diff ${d}`);
-    assert.deepEqual(features.shape, [2, 16, 64]);
+    assert.deepEqual(model.forwardFeatures(fixture.input).shape, [2, 16, 64]);
     assert.deepEqual(model.forward(fixture.input).shape, [2, 10]);
   });
 });
 
 test('levit_192 state dict matches timm names, shapes and dtypes; bias indices are computed, not persisted', () => {
-  const manifest = loadManifest('levit_192');
   const model = full;
+  assertMatchesManifest('levit_192', model);
   const sd = model.stateDict();
-  assert.deepEqual(stateDictSpec(sd), manifest.state_dict);
-  assert.deepEqual([...sd.keys()], Object.keys(manifest.state_dict), 'same order as timm');
-  assert.equal(model.parameters().reduce((n, p) => n + p.numel, 0), manifest.num_params);
   const idxs = model.namedBuffers().filter(([k]) => k.endsWith('attention_bias_idxs'));
   assert.equal(idxs.length, 14);
   assert.ok(idxs.every(([k]) => !sd.has(k)));
@@ -58,43 +51,17 @@ test('attention_bias_idxs follow |Δrow|·R + |Δcol|, with queries on every 2nd
   assert.equal(d[15 * 49 + 48], 0); // query (3,3) sits at (6,6)
 });
 
-test('levit_192 runs at batch 1 and is registered with its hub pretrained_cfg', () => {
+test('levit_192 runs at batch 1; the tiny variant is a test variant', () => {
   const model = full;
   const logits = torch.noGrad(() => torch.tidy(() => model.forward(torch.randn([1, 3, 224, 224]))));
   assert.deepEqual(logits.shape, [1, 1000]);
   assert.ok(logits.isfinite().all().item());
-  const cfg = loadManifest('levit_192').pretrained_cfg;
-  const entry = modelEntry('levit_192');
-  assert.equal(entry.family, 'levit');
-  assert.deepEqual(entry.pretrainedCfg, {
-    hfHubId: cfg.hf_hub_id,
-    inputSize: cfg.input_size,
-    interpolation: cfg.interpolation,
-    cropPct: cfg.crop_pct,
-    mean: cfg.mean,
-    std: cfg.std,
-    fixedInputSize: cfg.fixed_input_size,
-    classifier: cfg.classifier,
-    numClasses: cfg.num_classes,
-  });
+  assert.equal(modelEntry('levit_192').family, 'levit');
   assert.equal(modelEntry('levit_192_tiny').testVariant, true);
 });
 
 test('train mode: one forward/backward reaches the stem and updates BatchNorm statistics', () => {
-  const model = tinyWithFixtureWeights().train();
-  const stemBn = new Map(model.namedBuffers());
-  const before = stemBn.get('stem.conv1.bn.running_mean')!.clone();
-  const loss = torch.tidy(() => torch.F.crossEntropy(model.forward(fixture.input), torch.tensor([3, 7], [2], { dtype: 'int64' })));
-  loss.backward();
-  const params = new Map(model.namedParameters());
-  for (const key of ['stem.conv1.linear.weight', 'stages.0.blocks.0.attn.attention_biases', 'stages.1.downsample.attn_downsample.q.ln.linear.weight', 'head.linear.weight', 'head_dist.linear.weight']) {
-    const g = params.get(key)!.grad;
-    assert.ok(g, `${key} has a gradient`);
-    assert.ok(g.abs().max().item() > 0, `${key} gradient is non-zero`);
-  }
-  assert.ok(model.parameters().every((p) => p.grad?.isfinite().all().item()), 'every parameter gets a finite gradient');
-  assert.ok(stemBn.get('stem.conv1.bn.running_mean')!.ne(before).any().item());
-  assert.equal(stemBn.get('stem.conv1.bn.num_batches_tracked')!.item(), 1);
+  assertFixtureTrainStep(tinyWithFixtureWeights(), fixture, ['stem.conv1.linear.weight', 'stages.0.blocks.0.attn.attention_biases', 'stages.1.downsample.attn_downsample.q.ln.linear.weight', 'head.linear.weight', 'head_dist.linear.weight'], 'stem.conv1.bn');
 });
 
 test('forwardHead averages head and head_dist; resetClassifier replaces both', () => {

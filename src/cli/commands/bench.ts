@@ -4,7 +4,9 @@ import type { ModelRow } from '../../bench/models.js';
 import type { OnRound, SideBySide } from '../../bench/pytorch_side.js';
 import { intArg, numberArg } from './parse.js';
 
-const logRound: OnRound = (i, f, p) => console.error(`  round ${i + 1}: finprint ${f.toFixed(1)} img/s, pytorch ${p.toFixed(1)} img/s`);
+/** Prints each round's rates to stderr as it ends. */
+const roundLogger = (unit: string, digits: number): OnRound => (i, f, p) => console.error(`  round ${i + 1}: finprint ${f.toFixed(digits)} ${unit}, pytorch ${p.toFixed(digits)} ${unit}`);
+const logRound = roundLogger('img/s', 1);
 
 const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);
 // 'none' empties a list: no models at their default size, or no resolution table.
@@ -15,11 +17,29 @@ const sizeList = (value: string): number[] => (value === 'none' ? [] : list(valu
 const finprintBuild = (f: SideBySide['finprint']): string => `libtorch ${f.libtorch}, ${f.blas}, ${f.threads} intra-op / ${f.interopThreads} inter-op threads`;
 const pytorchBuild = (p: SideBySide['pytorch']): string => `torch ${p.torch}, ${p.blas}, ${p.threads} intra-op thread${p.threads === 1 ? '' : 's'}`;
 
-/** Both sides' img/s with their builds, and the ratio. */
-function printSides(r: SideBySide): void {
-  console.log(`  finprint  ${r.finprint_img_s.toFixed(1)} img/s  (${finprintBuild(r.finprint)})`);
-  console.log(`  pytorch   ${r.pytorch_img_s.toFixed(1)} img/s  (${pytorchBuild(r.pytorch)})`);
-  console.log(`  ratio     ${r.ratio.toFixed(2)}x`);
+interface Sides {
+  unit: string;
+  digits: number;
+  finprint: number;
+  pytorch: number;
+  ratio: number;
+  builds: Pick<SideBySide, 'finprint' | 'pytorch'>;
+  /** Added after finprint's rate, e.g. the total time. */
+  note?: string;
+}
+
+const imagesPerSecond = (r: SideBySide): Sides => ({ unit: 'img/s', digits: 1, finprint: r.finprint_img_s, pytorch: r.pytorch_img_s, ratio: r.ratio, builds: r });
+
+/** The result as one JSON object (--json), or a title and both sides' rates with their builds and the ratio. */
+function show(json: boolean | undefined, result: object, title: string, s: Sides): void {
+  if (json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  console.log(title);
+  console.log(`  finprint  ${s.finprint.toFixed(s.digits)} ${s.unit}  (${s.note ? `${s.note}; ` : ''}${finprintBuild(s.builds.finprint)})`);
+  console.log(`  pytorch   ${s.pytorch.toFixed(s.digits)} ${s.unit}  (${pytorchBuild(s.builds.pytorch)})`);
+  console.log(`  ratio     ${s.ratio.toFixed(2)}x`);
 }
 
 function printModelTable(title: string, rows: ModelRow[]): void {
@@ -45,17 +65,8 @@ export function register(program: Command): void {
     .option('--size <px>', 'output side', intArg, 224)
     .option('--rounds <n>', 'timed rounds per side (median reported)', intArg, 3)
     .action(async (o: { json?: boolean; workers: number; images: number; batch: number; size: number; rounds: number }) => {
-      const r = await benchData({
-        ...o,
-        quiet: o.json ?? false,
-        onRound: o.json ? undefined : logRound,
-      });
-      if (o.json) {
-        console.log(JSON.stringify(r));
-        return;
-      }
-      console.log(`data pipeline: ${r.images} JPEGs -> batches of ${r.batch} x 3 x ${r.size} x ${r.size} float32, ${r.workers} workers`);
-      printSides(r);
+      const r = await benchData({ ...o, quiet: o.json ?? false, onRound: o.json ? undefined : logRound });
+      show(o.json, r, `data pipeline: ${r.images} JPEGs -> batches of ${r.batch} x 3 x ${r.size} x ${r.size} float32, ${r.workers} workers`, imagesPerSecond(r));
     });
 
   bench
@@ -70,12 +81,7 @@ export function register(program: Command): void {
     .action(async (o: { json?: boolean; batch: number; size: number; steps: number; rounds: number; threads?: number }) => {
       const { benchEngine } = await import('../../bench/engine.js');
       const r = await benchEngine({ ...o, onRound: o.json ? undefined : logRound });
-      if (o.json) {
-        console.log(JSON.stringify(r));
-        return;
-      }
-      console.log(`engine: ${r.model}, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.steps} steps per round`);
-      printSides(r);
+      show(o.json, r, `engine: ${r.model}, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.steps} steps per round`, imagesPerSecond(r));
     });
 
   bench
@@ -121,17 +127,12 @@ export function register(program: Command): void {
     .action(async (o: { json?: boolean; images: number; workers: number; batch: number; size: number; rounds: number; threads?: number }) => {
       const { benchTrain } = await import('../../bench/train.js');
       const r = await benchTrain({ ...o, quiet: o.json ?? false, onRound: o.json ? undefined : logRound });
-      if (o.json) {
-        console.log(JSON.stringify(r));
-        return;
-      }
-      console.log(`training: ${r.model}, ${r.images} JPEGs per epoch, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.workers} workers`);
-      printSides(r);
+      show(o.json, r, `training: ${r.model}, ${r.images} JPEGs per epoch, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.workers} workers`, imagesPerSecond(r));
     });
 
   bench
     .command('identify')
-    .description('Exact gallery search (random unit vectors): finprint searchGallery vs blocked matmul + topk in PyTorch.')
+    .description('Exact gallery search (random unit vectors): finprint searchGallery vs the same blocked matmul + chunked top-k in PyTorch.')
     .option('--json', 'print one JSON object')
     .option('--queries <n>', 'query embeddings (the test photos)', intArg, 28000)
     .option('--gallery <n>', 'gallery embeddings (the training photos)', intArg, 51000)
@@ -143,14 +144,9 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  finprint bench identify --queries 5000 --json')
     .action(async (o: { json?: boolean; queries: number; gallery: number; dim: number; block: number; neighbours: number; seed: number; rounds: number }) => {
       const { benchIdentify } = await import('../../bench/identify.js');
-      const r = await benchIdentify({ ...o, onRound: o.json ? undefined : (i, f, p) => console.error(`  round ${i + 1}: finprint ${f.toFixed(0)} queries/s, pytorch ${p.toFixed(0)} queries/s`) });
-      if (o.json) {
-        console.log(JSON.stringify(r));
-        return;
-      }
-      console.log(`gallery search: ${r.queries} queries x ${r.gallery} gallery embeddings of ${r.dim} dims, blocks of ${r.block}, top ${r.neighbours} neighbours`);
-      console.log(`  finprint  ${r.finprint_queries_s.toFixed(0)} queries/s  (${r.seconds.toFixed(1)} s)`);
-      console.log(`  pytorch   ${r.pytorch_queries_s.toFixed(0)} queries/s  (torch ${r.pytorch.torch}, ${r.pytorch.blas})`);
-      console.log(`  ratio     ${r.ratio.toFixed(2)}x`);
+      const r = await benchIdentify({ ...o, onRound: o.json ? undefined : roundLogger('queries/s', 0) });
+      show(o.json, r, `gallery search: ${r.queries} queries x ${r.gallery} gallery embeddings of ${r.dim} dims, blocks of ${r.block}, top ${r.neighbours} neighbours`, {
+        unit: 'queries/s', digits: 0, finprint: r.finprint_queries_s, pytorch: r.pytorch_queries_s, ratio: r.ratio, builds: r, note: `${r.seconds.toFixed(1)} s`,
+      });
     });
 }
