@@ -1,10 +1,11 @@
 """PyTorch side of `finprint bench identify`: the same exact cosine search, in the same blocks.
 
 Random unit vectors from the same seed and generator calls as the TypeScript side (so, with the
-same libtorch, the very same vectors); each block of queries is one matmul into a reused buffer
-padded to whole chunks, then the same exact chunked top-k as src/identify/row_topk.ts (topk over
-chunk maxima, then over the best chunks). Prints one JSON line per round (pytorch_rounds.serve).
-Usage: identify_pytorch.py --queries 28000 --gallery 51000 --dim 512 --block 1024 --neighbours 50 --seed 0 --threads T --rounds R
+same libtorch, the very same vectors); each block of queries is one matmul into a reused buffer,
+then either topk over the whole rows (--topk plain, PyTorch's own way) or the exact chunked top-k
+of src/identify/row_topk.ts (--topk chunked: topk over chunk maxima, then over the best chunks).
+Prints one JSON line per round (pytorch_rounds.serve).
+Usage: identify_pytorch.py --queries 28000 --gallery 51000 --dim 512 --block 1024 --neighbours 50 --seed 0 --threads T --rounds R --topk plain|chunked
 """
 import argparse
 import math
@@ -25,6 +26,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--topk", choices=["plain", "chunked"], default="plain")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -32,14 +34,14 @@ def main() -> None:
     queries = F.normalize(torch.randn(args.queries, args.dim), dim=1)
     gallery_t = gallery.t()
     k = args.neighbours
-    chunk = max(1, round(math.sqrt(args.gallery / k)))
+    chunk = max(1, round(math.sqrt(args.gallery / k))) if args.topk == "chunked" else args.gallery
     chunks = math.ceil(args.gallery / chunk)
     scores = torch.zeros(min(args.block, args.queries), chunks * chunk)
     offsets = torch.arange(chunk)
 
     def topk(s: torch.Tensor):
         s[:, args.gallery:] = -math.inf
-        if chunks <= 2 * k:
+        if args.topk == "plain" or chunks <= 2 * k:
             return s[:, :args.gallery].topk(k, 1)
         best = s.view(s.shape[0], chunks, chunk).amax(2).topk(k, 1).indices
         cols = (best.unsqueeze(2) * chunk + offsets).view(s.shape[0], k * chunk)

@@ -5,8 +5,41 @@
 
 #include <cstring>
 #include <sstream>
+#include <unordered_map>
 
 Napi::FunctionReference TensorHandle::constructor_;
+
+namespace {
+
+// What V8 is told about native memory: each storage's bytes once, however many handles (views)
+// share it. Counting every view at its full size made V8 run a full collection for each view of
+// a large buffer (two per block of a gallery search). Handles live on the JS thread only.
+struct Ledger {
+  int64_t handles = 0;
+  int64_t bytes = 0;
+};
+std::unordered_map<const c10::StorageImpl*, Ledger> ledger;
+
+const c10::StorageImpl* Account(Napi::Env env, const at::Tensor& t) {
+  if (!t.defined() || !t.has_storage()) return nullptr;
+  const c10::StorageImpl* s = t.storage().unsafeGetStorageImpl();
+  Ledger& l = ledger[s];
+  if (l.handles++ == 0) {
+    l.bytes = static_cast<int64_t>(t.storage().nbytes());
+    if (l.bytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, l.bytes);
+  }
+  return s;
+}
+
+void Release(Napi::Env env, const c10::StorageImpl* s) {
+  if (s == nullptr) return;
+  auto it = ledger.find(s);
+  if (it == ledger.end() || --it->second.handles > 0) return;
+  if (it->second.bytes != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -it->second.bytes);
+  ledger.erase(it);
+}
+
+}  // namespace
 
 Napi::Function TensorHandle::Define(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "TensorHandle",
@@ -33,17 +66,13 @@ Napi::Function TensorHandle::Define(Napi::Env env) {
 
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
 
-TensorHandle::~TensorHandle() {
-  if (accounted_ != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -accounted_);
-}
+TensorHandle::~TensorHandle() { Release(Env(), storage_); }
 
 Napi::Object TensorHandle::Wrap(Napi::Env env, at::Tensor t) {
   Napi::Object obj = constructor_.New({});
   TensorHandle* h = Unwrap(obj);
-  // Views report their own size too; overcounting only makes V8 collect a little sooner.
-  h->accounted_ = t.defined() ? static_cast<int64_t>(t.numel() * t.element_size()) : 0;
+  h->storage_ = Account(env, t);
   h->tensor_ = std::move(t);
-  if (h->accounted_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, h->accounted_);
   return obj;
 }
 
@@ -60,8 +89,8 @@ const at::Tensor& TensorHandle::Get(Napi::Value v, const std::string& what) {
 
 void TensorHandle::Reset(Napi::Env env) {
   tensor_.reset();
-  if (accounted_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -accounted_);
-  accounted_ = 0;
+  Release(env, storage_);
+  storage_ = nullptr;
 }
 
 std::string Describe(const at::Tensor& t) {

@@ -17,7 +17,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
  private:
   static Napi::FunctionReference constructor_;
   at::Tensor tensor_;
-  int64_t accounted_ = 0;  // bytes reported to V8 as external memory
+  // The storage this handle keeps alive, counted in the external-memory ledger (tensor_handle.cc).
+  const c10::StorageImpl* storage_ = nullptr;
 
   void Reset(Napi::Env env);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
