@@ -87,6 +87,8 @@ export interface SideBySide {
   /** finprint / PyTorch: above 1, finprint is faster. */
   ratio: number;
   rounds: { finprint: number[]; pytorch: number[] };
+  /** Medians of the further PyTorch sides, when alternateRounds was given any. */
+  others_img_s?: number[];
   finprint: { libtorch: string; blas: string; threads: number; interopThreads: number };
   pytorch: { torch: string; blas: string; threads: number };
 }
@@ -96,16 +98,20 @@ export type OnRound = (round: number, finprintImgS: number, pytorchImgS: number)
 /**
  * Alternates `rounds` timed rounds, PyTorch's first: the Python side warms up until its first
  * round is asked for, so that warm-up never shares the cores with a timed finprint round.
- * `ours(round)` runs one finprint round and returns the number of images it processed.
+ * `ours(round)` runs one finprint round and returns the number of images it processed. Further
+ * PyTorch sides (`others`, e.g. another way to do the same work) run their round before each of
+ * finprint's too, so one finprint round serves every comparison.
  */
-export async function alternateRounds(py: PyTorchSide, rounds: number, ours: (round: number) => number | Promise<number>, onRound?: OnRound): Promise<SideBySide> {
+export async function alternateRounds(py: PyTorchSide, rounds: number, ours: (round: number) => number | Promise<number>, onRound?: OnRound, others: readonly PyTorchSide[] = []): Promise<SideBySide> {
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer, got ${rounds}`);
   const finprint: number[] = [];
   const pytorch: number[] = [];
+  const otherRates = others.map((): number[] => []);
   let theirs: PyTorchRound | undefined;
   for (let r = 0; r < rounds; r++) {
     theirs = await py.round<PyTorchRound>();
     pytorch.push(theirs.img_s);
+    for (const [i, side] of others.entries()) otherRates[i]!.push((await side.round<PyTorchRound>()).img_s);
     const start = performance.now();
     const images = await ours(r);
     finprint.push(images / ((performance.now() - start) / 1000));
@@ -119,6 +125,7 @@ export async function alternateRounds(py: PyTorchSide, rounds: number, ours: (ro
     pytorch_img_s: p,
     ratio: f / p,
     rounds: { finprint, pytorch },
+    ...(others.length ? { others_img_s: otherRates.map(median) } : {}),
     finprint: { libtorch: env.libtorch, blas: env.blas, threads: env.intraOpThreads, interopThreads: env.interOpThreads },
     pytorch: { torch: theirs!.torch, blas: theirs!.blas, threads: theirs!.threads },
   };
