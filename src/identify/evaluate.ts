@@ -94,6 +94,7 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
   const predictions = Identifier.predictions(matched, calibration.threshold);
   const metrics = identificationMetrics(labelled.truths, predictions, labelled.species ?? labelled.truths.map(() => 'all'));
   const confusion = labelled.species ? confusionMatrix(labelled.species, ident.predictedSpecies(matched), ident.species) : undefined;
+  const searched = split === 'val' ? ident.gallery : await ident.searched();
   const chance = pcc(countBy(labelled.truths, (t) => t).values());
   const summary: EvaluationSummary = {
     run: ident.run.dir,
@@ -114,7 +115,7 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
     pcc: chance,
     pcc125: 1.25 * chance,
     blend: options.blend ?? 0,
-    gallery: { photos: ident.data.gallery.length, rows: ident.gallery.ids.length, mirrors: ident.gallery.mirrors, cached: ident.gallery.cached },
+    gallery: { photos: searched.mirrors ? searched.ids.length / 2 : searched.ids.length, rows: searched.ids.length, mirrors: searched.mirrors, cached: ident.gallery.cached },
   };
   return { summary, metrics, ...(confusion ? { confusion } : {}), calibration };
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../io/safetensors.js';
 import * as torch from '../torch/index.js';
 import type { OpenRun } from '../train/load_run.js';
-import { embedPhotos, type EmbedOptions } from './embed.js';
+import { embedPhotos, type EmbedOptions, type Embedded } from './embed.js';
 import { samplesOf, type RunData } from './run_data.js';
 
 export const GALLERY_FILE = 'gallery.safetensors';
@@ -84,9 +84,45 @@ export async function openGallery(run: OpenRun, data: RunData, options: GalleryO
   return { ids, paths: rowsOf(paths), mirrors, dim: e.dim, embedding, fingerprint, cached: false };
 }
 
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+/**
+ * The gallery with more labelled photos appended (each photo's plain and mirrored views when the
+ * gallery has mirrors, keeping its plain rows first), e.g. the validation photos once the threshold
+ * has been calibrated without them. Nothing is re-embedded or cached: `embedded` are the photos'
+ * own embeddings.
+ */
+export function extendGallery(gallery: Gallery, photos: readonly { path: string; individualId: string }[], embedded: Embedded): Gallery {
+  if (embedded.count !== photos.length || embedded.dim !== gallery.dim) {
+    throw new RangeError(`extendGallery: ${embedded.count} embeddings of ${embedded.dim} dims for ${photos.length} photos and a gallery of ${gallery.dim} dims`);
+  }
+  if (gallery.mirrors && !embedded.views) throw new Error('extendGallery: a gallery with mirrors needs the photos\' plain and mirrored views');
+  const ids = photos.map((p) => p.individualId);
+  const paths = photos.map((p) => p.path);
+  const h = createHash('sha256').update(gallery.fingerprint);
+  for (const p of photos) h.update(`\n${p.path},${p.individualId}`);
+  const fingerprint = h.digest('hex');
+  if (!gallery.mirrors) {
+    return { ...gallery, ids: [...gallery.ids, ...ids], paths: [...gallery.paths, ...paths], embedding: concat(gallery.embedding, embedded.embedding), fingerprint };
+  }
+  const half = (gallery.ids.length / 2) * gallery.dim;
+  const plain = gallery.embedding.subarray(0, half);
+  const mirrored = gallery.embedding.subarray(half);
+  const halfOf = <T>(list: T[]): T[] => list.slice(0, list.length / 2);
+  const rows = <T>(list: T[], extra: T[]): T[] => [...halfOf(list), ...extra, ...halfOf(list), ...extra];
+  return {
+    ...gallery,
+    ids: rows(gallery.ids, ids),
+    paths: rows(gallery.paths, paths),
+    embedding: concat(plain, embedded.views!.plain, mirrored, embedded.views!.mirrored),
+    fingerprint,
+  };
+}
+
+function concat(...parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }

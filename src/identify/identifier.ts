@@ -8,7 +8,7 @@ import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { openRun, type OpenRun } from '../train/load_run.js';
 import { checkNumber } from '../util/check.js';
 import { embedPhotos, type Embedded } from './embed.js';
-import { openGallery, type Gallery, type GalleryOptions } from './gallery.js';
+import { extendGallery, openGallery, type Gallery, type GalleryOptions } from './gallery.js';
 import { matchEmbeddings } from './match.js';
 import { readRunData, runDataDir, samplesOf, type RunData } from './run_data.js';
 import type { Candidate } from './search.js';
@@ -20,6 +20,11 @@ export interface IdentifierOptions extends GalleryOptions {
   data?: string;
   /** Weight of the ArcFace class-centre cosine in the score (0..1, default 0). */
   blend?: number;
+  /**
+   * Also search the run's validation photos when matching other photos. The threshold is still
+   * calibrated against the training split alone, where the held-out individuals are new.
+   */
+  withValidation?: boolean;
 }
 
 export interface Photo {
@@ -50,6 +55,7 @@ function classCandidates(e: Embedded, individuals: readonly string[]): Candidate
 
 export class Identifier {
   private validationMatches: Promise<Matched & { truths: string[] }> | undefined;
+  private searchedGallery: Promise<Gallery> | undefined;
 
   private constructor(
     readonly run: OpenRun,
@@ -70,11 +76,25 @@ export class Identifier {
     return { gallery: this.gallery.fingerprint, blend: this.options.blend ?? 0 };
   }
 
-  /** Embeds photos and matches them against the gallery. */
+  /** Embeds photos and matches them against the gallery (with the validation photos if asked). */
   async match(photos: readonly Photo[], label = 'embed'): Promise<Matched> {
-    const embedded = await embedPhotos(this.run, samplesOf(this.data, photos), { ...this.options, label });
+    return this.matchWith(await this.searched(), photos, label);
+  }
+
+  /** The gallery other photos are searched against. */
+  searched(): Promise<Gallery> {
+    this.searchedGallery ??= (async () => {
+      if (!this.options.withValidation || this.data.validation.length === 0) return this.gallery;
+      return extendGallery(this.gallery, this.data.validation, (await this.validation()).embedded);
+    })();
+    return this.searchedGallery;
+  }
+
+  /** `views`: keep the plain and mirrored embeddings apart too (photos that will join a gallery with mirrors). */
+  private async matchWith(gallery: Gallery, photos: readonly Photo[], label: string, views = false): Promise<Matched> {
+    const embedded = await embedPhotos(this.run, samplesOf(this.data, photos), { ...this.options, views, label });
     // The seed's softmax over individuals predicts its most probable classes; embeddings use the gallery.
-    const candidates = embedded.classTop ? classCandidates(embedded, this.run.info.labels.individuals) : matchEmbeddings(this.run, this.gallery, embedded.embedding, { blend: this.options.blend ?? 0 });
+    const candidates = embedded.classTop ? classCandidates(embedded, this.run.info.labels.individuals) : matchEmbeddings(this.run, gallery, embedded.embedding, { blend: this.options.blend ?? 0 });
     return { photos: [...photos], embedded, candidates };
   }
 
@@ -91,7 +111,7 @@ export class Identifier {
     this.validationMatches ??= (async () => {
       const rows = this.data.validation;
       if (rows.length === 0) throw new Error(`the run ${this.run.dir} has no validation photos in ${this.data.dir}/train.csv to calibrate the new_individual threshold on`);
-      return { ...(await this.match(rows, 'validation')), truths: rows.map((r) => r.truth) };
+      return { ...(await this.matchWith(this.gallery, rows, 'validation', this.gallery.mirrors)), truths: rows.map((r) => r.truth) };
     })();
     return this.validationMatches;
   }

@@ -96,6 +96,22 @@ describe('identify, evaluate, predict, score', () => {
     console.log(`# e2e test MAP@5 ${scored.map5.toFixed(4)}`);
   });
 
+  it('--with-validation adds the validation photos to the searched gallery, so their individuals can be found', () => {
+    const valImages = (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { valImages: string[] }).valImages.map((p) => basename(p));
+    const plain = json<Summary>('evaluate', '--run', run, '--split', 'test', '--blend', '0.5', '--quiet', '--json');
+    const withVal = json<Summary>('evaluate', '--run', run, '--split', 'test', '--blend', '0.5', '--with-validation', '--quiet', '--json');
+    assert.equal(withVal.gallery.photos, plain.gallery.photos + valImages.length);
+    assert.equal(withVal.threshold, plain.threshold, 'calibrated without the validation photos either way');
+    const photo = join(data, 'train_images', valImages[0]!);
+    type Out = { photos: { individuals: { id: string; similarity: number | null; gallery_photo: string | null }[] }[] };
+    const found = json<Out>('identify', '--run', run, '--with-validation', '--quiet', '--json', photo).photos[0]!.individuals;
+    const best = found.find((c) => c.gallery_photo !== null)!;
+    assert.equal(basename(best.gallery_photo!), valImages[0], 'the photo finds itself');
+    assert.ok(best.similarity! > 0.999);
+    const without = json<Out>('identify', '--run', run, '--quiet', '--json', photo).photos[0]!.individuals;
+    assert.ok(without.every((c) => c.gallery_photo === null || !valImages.includes(basename(c.gallery_photo))), 'no validation photo without the flag');
+  });
+
   it('fails clearly: a missing photo, a test split without answers, a bad submission', () => {
     const missing = finprint('identify', '--run', run, '--quiet', join(work, 'nope.jpg'));
     assert.notEqual(missing.status, 0);

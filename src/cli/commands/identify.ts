@@ -29,12 +29,13 @@ export function register(program: Command): void {
       const { threshold } = await ident.threshold();
       const m = await ident.matchFiles(photos);
       const predictions = Identifier.predictions(m, threshold);
-      const half = ident.gallery.mirrors ? ident.gallery.ids.length / 2 : Infinity;
+      const gallery = await ident.searched();
+      const half = gallery.mirrors ? gallery.ids.length / 2 : Infinity;
       const results = m.photos.map((p, i) => {
         const byId = new Map(m.candidates[i]!.map((c) => [c.id, c]));
         const individuals: Ranked[] = predictions[i]!.map((id) => {
           const c = id === NEW_INDIVIDUAL ? undefined : byId.get(id);
-          return { id, similarity: c?.score ?? null, gallery_photo: c && c.galleryIndex >= 0 ? ident.gallery.paths[c.galleryIndex]! : null, mirrored: c ? c.galleryIndex >= half : false };
+          return { id, similarity: c?.score ?? null, gallery_photo: c && c.galleryIndex >= 0 ? gallery.paths[c.galleryIndex]! : null, mirrored: c ? c.galleryIndex >= half : false };
         });
         return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), individuals };
       });

@@ -9,6 +9,7 @@ export interface RunFlags {
   blend: number;
   galleryMirrors?: boolean;
   rebuildGallery?: boolean;
+  withValidation?: boolean;
   batchSize: number;
   workers: number;
   quiet?: boolean;
@@ -20,6 +21,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--data <dir>', "training data folder (default: the run's config.json data)")
     .option('--blend <w>', 'score = (1 - w) x best gallery similarity + w x ArcFace class-centre cosine', shareArg, 0)
     .option('--gallery-mirrors', 'add each gallery photo mirrored as a second gallery entry')
+    .option('--with-validation', "also search the run's validation photos (the threshold is still calibrated without them)")
     .option('--rebuild-gallery', 'embed the gallery again even if gallery.safetensors matches')
     .option('--batch-size <n>', 'photos per forward pass', intArg, 32)
     .option('--workers <n>', 'photos decoding at once', intArg, 4)
@@ -32,6 +34,7 @@ export function identifierOptions(f: RunFlags): IdentifierOptions {
     blend: f.blend,
     mirrors: f.galleryMirrors ?? false,
     rebuild: f.rebuildGallery ?? false,
+    withValidation: f.withValidation ?? false,
     batchSize: f.batchSize,
     concurrency: f.workers,
     quiet: f.quiet ?? false,
