@@ -88,7 +88,7 @@ export async function openGallery(run: OpenRun, data: RunData, options: GalleryO
  * The gallery with more labelled photos appended (each photo's plain and mirrored views when the
  * gallery has mirrors, keeping its plain rows first), e.g. the validation photos once the threshold
  * has been calibrated without them. Nothing is re-embedded or cached: `embedded` are the photos'
- * own embeddings.
+ * own embeddings. Its fingerprint covers the added photos (by path) on top of the gallery's.
  */
 export function extendGallery(gallery: Gallery, photos: readonly { path: string; individualId: string }[], embedded: Embedded): Gallery {
   if (embedded.count !== photos.length || embedded.dim !== gallery.dim) {

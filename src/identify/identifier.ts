@@ -111,7 +111,7 @@ export class Identifier {
     this.validationMatches ??= (async () => {
       const rows = this.data.validation;
       if (rows.length === 0) throw new Error(`the run ${this.run.dir} has no validation photos in ${this.data.dir}/train.csv to calibrate the new_individual threshold on`);
-      return { ...(await this.matchWith(this.gallery, rows, 'validation', this.gallery.mirrors)), truths: rows.map((r) => r.truth) };
+      return { ...(await this.matchWith(this.gallery, rows, 'validation', this.gallery.mirrors && (this.options.withValidation ?? false))), truths: rows.map((r) => r.truth) };
     })();
     return this.validationMatches;
   }

@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsv } from '../../src/data/csv.js';
@@ -99,6 +99,7 @@ describe('identify, evaluate, predict, score', () => {
   it('--with-validation adds the validation photos to the searched gallery, so their individuals can be found', () => {
     const valImages = (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { valImages: string[] }).valImages.map((p) => basename(p));
     const plain = json<Summary>('evaluate', '--run', run, '--split', 'test', '--blend', '0.5', '--quiet', '--json');
+    rmSync(join(run, 'threshold.json'));
     const withVal = json<Summary>('evaluate', '--run', run, '--split', 'test', '--blend', '0.5', '--with-validation', '--quiet', '--json');
     assert.equal(withVal.gallery.photos, plain.gallery.photos + valImages.length);
     assert.equal(withVal.threshold, plain.threshold, 'calibrated without the validation photos either way');
@@ -110,6 +111,17 @@ describe('identify, evaluate, predict, score', () => {
     assert.ok(best.similarity! > 0.999);
     const without = json<Out>('identify', '--run', run, '--quiet', '--json', photo).photos[0]!.individuals;
     assert.ok(without.every((c) => c.gallery_photo === null || !valImages.includes(basename(c.gallery_photo))), 'no validation photo without the flag');
+    // Blended scores, imprinted centres included, do not depend on the other photos matched alongside.
+    const blended = (...photos: string[]): Out['photos'] => json<Out>('identify', '--run', run, '--with-validation', '--blend', '0.5', '--quiet', '--json', ...photos).photos;
+    const alone = blended(photo)[0]!.individuals;
+    const together = blended(photo, join(data, 'train_images', valImages[1]!))[0]!.individuals;
+    assert.deepEqual(together.map((c) => [c.id, c.gallery_photo]), alone.map((c) => [c.id, c.gallery_photo]));
+    // Up to float rounding: a batch of two goes through the model differently from a batch of one.
+    together.forEach((c, i) => assert.ok(Math.abs((c.similarity ?? 0) - (alone[i]!.similarity ?? 0)) < 1e-5, `${c.id}: ${c.similarity} vs ${alone[i]!.similarity}`));
+    const mirrored = json<{ photos: { individuals: { gallery_photo: string | null; mirrored: boolean; similarity: number | null }[] }[] }>(
+      'identify', '--run', run, '--with-validation', '--gallery-mirrors', '--quiet', '--json', photo,
+    ).photos[0]!.individuals.find((c) => c.gallery_photo !== null)!;
+    assert.equal(basename(mirrored.gallery_photo!), valImages[0], 'with mirrors too');
   });
 
   it('fails clearly: a missing photo, a test split without answers, a bad submission', () => {

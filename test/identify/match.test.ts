@@ -22,12 +22,12 @@ describe('imprintCentres', () => {
 });
 
 describe('fitLine', () => {
-  it('recovers an exact line, is flat at the mean when x does not vary, and is undefined without points', () => {
-    const line = fitLine([0.1, 0.4, 0.9].map((x) => ({ x, y: 0.5 * x + 0.2 })))!;
+  it('recovers an exact line, and is flat at the mean when x does not vary (even by rounding)', () => {
+    const line = fitLine([0.1, 0.4, 0.9].map((x) => ({ x, y: 0.5 * x + 0.2 })));
     near(line.a, 0.5, 'slope');
     near(line.b, 0.2, 'intercept');
-    assert.deepEqual(fitLine([{ x: 1, y: 2 }, { x: 1, y: 4 }]), { a: 0, b: 3 });
-    assert.equal(fitLine([]), undefined);
+    assert.deepEqual(fitLine([{ x: 0.1, y: 2 }, { x: 0.1, y: 4 }, { x: 0.1, y: 3 }]), { a: 0, b: 3 });
+    assert.throws(() => fitLine([]), /no points/);
   });
 });
 
@@ -37,28 +37,25 @@ describe('blendCandidates', () => {
   it("scores (1 - w) x kNN + w x the head's cosine and re-sorts, the best gallery photo travelling with its individual", () => {
     const found = [[cand('y', 0.8, 3), cand('x', 0.7, 1)], [cand('x', 0.9, 0), cand('y', 0.5, 4)]];
     const cosines: CentreCosine[][] = [
-      [{ head: 0.1, imprinted: 0.5 }, { head: 0.9, imprinted: 0.6 }],
-      [{ head: 0.2, imprinted: 0.3 }, { head: 0.8, imprinted: 0.7 }],
+      [{ head: 0.1 }, { head: 0.9 }],
+      [{ head: 0.2 }, { head: 0.8 }],
     ];
-    const out = blendCandidates(found, cosines, 0.5);
+    const out = blendCandidates(found, cosines, 0.5, undefined);
     assert.deepEqual(out.map((r) => r.map((c) => [c.id, +c.score.toFixed(6), c.galleryIndex])), [
       [['x', 0.8, 1], ['y', 0.45, 3]],
       [['y', 0.65, 4], ['x', 0.55, 0]],
     ]);
   });
 
-  it("maps an imprinted cosine onto the head's scale by the line fitted on candidates with both", () => {
-    // Candidates with a class follow head = 0.5 x imprinted + 0.1 exactly; z has no class.
-    const found = [[cand('x', 0.6, 0), cand('z', 0.6, 7)], [cand('y', 0.4, 2)]];
-    const cosines: CentreCosine[][] = [[{ head: 0.5, imprinted: 0.8 }, { head: undefined, imprinted: 0.9 }], [{ head: 0.3, imprinted: 0.4 }]];
-    const [row] = blendCandidates(found, cosines, 0.5);
-    const z = row!.find((c) => c.id === 'z')!;
-    near(z.score, 0.5 * 0.6 + 0.5 * (0.5 * 0.9 + 0.1), 'z');
-    assert.deepEqual(row!.map((c) => c.id), ['z', 'x']);
-  });
-
-  it('keeps the kNN score of an individual without a class when no candidate has one to fit on', () => {
-    const [row] = blendCandidates([[cand('z', 0.7, 1)]], [[{ head: undefined, imprinted: 0.2 }]], 0.5);
-    near(row![0]!.score, 0.7, 'z');
+  it("maps an imprinted cosine onto the head's scale by the line, clamped to [-1, 1]; without a line it keeps its kNN score", () => {
+    const found = [[cand('x', 0.6, 0), cand('z', 0.6, 7), cand('u', 0.1, 8)]];
+    const cosines: CentreCosine[][] = [[{ head: 0.5 }, { imprinted: 0.9 }, { imprinted: 0.95 }]];
+    const [row] = blendCandidates(found, cosines, 0.5, { a: 0.5, b: 0.1 });
+    near(row!.find((c) => c.id === 'z')!.score, 0.5 * 0.6 + 0.5 * (0.5 * 0.9 + 0.1), 'z');
+    assert.deepEqual(row!.map((c) => c.id), ['z', 'x', 'u']);
+    const [steep] = blendCandidates(found, cosines, 0.5, { a: 4, b: 0 });
+    near(steep!.find((c) => c.id === 'u')!.score, 0.5 * 0.1 + 0.5 * 1, 'u, clamped');
+    const [none] = blendCandidates(found, cosines, 0.5, undefined);
+    near(none!.find((c) => c.id === 'z')!.score, 0.6, 'z without a line');
   });
 });
