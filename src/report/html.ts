@@ -11,6 +11,8 @@ export type Block =
   | { kind: 'text'; text: string }
   | { kind: 'stats'; items: readonly (readonly [string, string | number])[] }
   | { kind: 'table'; columns: readonly string[]; rows: readonly (readonly (string | number)[])[] }
+  /** A row of pictures: `src` is a data: URI (the page stays one file); without one the caption stands alone. */
+  | { kind: 'images'; items: readonly { src?: string; caption: string }[] }
   /** `config` is a chart.js configuration ({ type, data, options }), passed through as JSON. */
   | { kind: 'chart'; title?: string; config: Record<string, unknown>; height?: number };
 
@@ -51,6 +53,10 @@ function renderBlock(b: Block, charts: Record<string, unknown>[]): string {
       return `<table><thead><tr>${b.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${b.rows
         .map((r) => `<tr>${r.map((v) => `<td${typeof v === 'number' ? ' class="num"' : ''}>${escapeHtml(fmt(v))}</td>`).join('')}</tr>`)
         .join('')}</tbody></table>`;
+    case 'images':
+      return `<div class="images">${b.items
+        .map((i) => `<figure>${i.src ? `<img src="${escapeHtml(i.src)}" alt="${escapeHtml(i.caption)}">` : ''}<figcaption>${escapeHtml(i.caption)}</figcaption></figure>`)
+        .join('')}</div>`;
     case 'chart':
       charts.push(b.config);
       return `<figure>${b.title ? `<figcaption>${escapeHtml(b.title)}</figcaption>` : ''}<div style="height:${b.height ?? 320}px"><canvas data-chart="${charts.length - 1}"></canvas></div></figure>`;
@@ -69,6 +75,7 @@ h1{margin:0}h2{border-bottom:1px solid #d5dde5;padding-bottom:.3rem;margin-top:2
 table{border-collapse:collapse;margin:.5rem 0}th,td{padding:.25rem .6rem;border-bottom:1px solid #e6ebf0;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .stats{display:flex;flex-wrap:wrap;gap:.75rem}.stats div{background:#f2f5f8;border-radius:6px;padding:.5rem .8rem}.stats dt{color:#5a6776;font-size:12px}.stats dd{margin:0;font-size:18px;font-weight:600}
 figure{margin:1rem 0}figcaption{font-weight:600;margin-bottom:.3rem}
+.images{display:flex;flex-wrap:wrap;gap:.75rem}.images figure{margin:0;width:160px}.images img{max-width:160px;max-height:160px;display:block;border-radius:4px}.images figcaption{font-weight:400;font-size:12px;white-space:pre-line}
 </style></head><body>
 <h1>${escapeHtml(page.title)}</h1>${page.subtitle ? `<p class="sub">${escapeHtml(page.subtitle)}</p>` : ''}
 ${body}

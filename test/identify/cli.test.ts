@@ -56,7 +56,7 @@ describe('identify, evaluate, predict, score', () => {
     const train = await readCsv(join(data, 'train.csv'));
     const row = train.rows.find((r) => !valImages.has(r[0]!))!;
     const out = json<{ threshold: number; photos: { species: { species: string; probability: number }[]; individuals: { id: string; similarity: number | null; gallery_photo: string | null }[] }[] }>(
-      'identify', '--run', run, '--quiet', '--json', join(data, 'train_images', row[0]!),
+      'identify', '--run', run, '--quiet', '--json', '--report', join(work, 'matches.html'), join(data, 'train_images', row[0]!),
     );
     const [photo] = out.photos;
     assert.equal(photo!.individuals[0]!.id, row[2]);
@@ -65,6 +65,8 @@ describe('identify, evaluate, predict, score', () => {
     assert.equal(photo!.individuals.length, 5);
     assert.ok(photo!.species[0]!.probability >= photo!.species[1]!.probability);
     assert.ok(existsSync(join(run, 'gallery.safetensors')) && existsSync(join(run, 'threshold.json')), 'gallery and threshold stored in the run folder');
+    const page = readFileSync(join(work, 'matches.html'), 'utf8');
+    assert.equal(page.match(/<img src="data:image\/jpeg;base64,/g)?.length, 1 + photo!.individuals.filter((c) => c.gallery_photo !== null).length, 'the photo and its answers\' gallery photos');
   });
 
   it('evaluate --json gives every metric, each within [0, 1], and writes evaluation.html', () => {

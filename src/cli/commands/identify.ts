@@ -19,10 +19,11 @@ export function register(program: Command): void {
       .description('Which species and which known individual (or new_individual) each photo shows, with the best-matching gallery photos.')
       .argument('<photos...>', 'photo files')
       .option('--species-top <n>', 'species shown per photo', intArg, 3)
+      .option('--report <file>', 'also write an HTML page showing each photo beside the gallery photos it matched')
       .option('--json', 'print one JSON object'),
   )
-    .addHelpText('after', '\nExample:\n  finprint identify --run runs/arcface photos/fin-0412.jpg photos/fin-0413.jpg --json')
-    .action(async (photos: string[], f: RunFlags & { speciesTop: number; json?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  finprint identify --run runs/arcface photos/fin-0412.jpg photos/fin-0413.jpg --json\n  finprint identify --run runs/arcface photos/*.jpg --report matches.html')
+    .action(async (photos: string[], f: RunFlags & { speciesTop: number; report?: string; json?: boolean }) => {
       const { Identifier } = await import('../../identify/identifier.js');
       const { NEW_INDIVIDUAL } = await import('../../data/happywhale.js');
       const ident = await Identifier.open(f.run, identifierOptions(f));
@@ -39,6 +40,10 @@ export function register(program: Command): void {
         });
         return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), individuals };
       });
+      if (f.report) {
+        const { writeMatchesReport } = await import('../../report/matches.js');
+        await writeMatchesReport(f.report, ident.run.dir, threshold, results);
+      }
       if (f.json) {
         console.log(JSON.stringify({ run: ident.run.dir, threshold, photos: results }));
         return;
@@ -47,9 +52,10 @@ export function register(program: Command): void {
         console.log(`${r.photo}`);
         console.log(`  species: ${r.species.map((s) => `${s.species} ${(s.probability * 100).toFixed(1)}%`).join(', ')}`);
         r.individuals.forEach((c, k) => {
-          const where = c.gallery_photo ? `  (${c.gallery_photo}${c.mirrored ? ', mirrored' : ''})` : `  (those below score under the threshold ${threshold.toFixed(3)})`;
+          const where = c.gallery_photo ? `  (${c.gallery_photo}${c.mirrored ? ', mirrored' : ''})` : c.similarity === null ? `  (those below score under the threshold ${threshold.toFixed(3)})` : '';
           console.log(`  ${k + 1}. ${c.id.padEnd(20)} ${c.similarity === null ? '' : c.similarity.toFixed(4)}${where}`);
         });
       }
+      if (f.report) console.log(`matches shown in ${f.report}`);
     });
 }
