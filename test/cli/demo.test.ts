@@ -13,7 +13,7 @@ test('finprint demo --quick runs every step and leaves its reports and a scored 
   const out = join(work, 'demo');
   const r = spawnSync(process.execPath, [cli, 'demo', '--quick', '--out', out], { encoding: 'utf8', env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') } });
   assert.equal(r.status, 0, `${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
-  for (const f of ['eda.html', 'tournament/tournament.html', 'tournament/tournament.json', 'runs/species/report.html', 'runs/softmax/report.html', 'runs/softmax/evaluation.json', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv']) {
+  for (const f of ['eda.html', 'tournament/tournament.html', 'tournament/tournament.json', 'runs/species/report.html', 'runs/softmax/report.html', 'runs/softmax/evaluation.json', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv', 'matches.html']) {
     assert.ok(existsSync(join(out, f)), `${f} written`);
   }
   const submission = readFileSync(join(out, 'submission.csv'), 'utf8').trim().split('\n');

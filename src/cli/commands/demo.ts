@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -49,6 +49,10 @@ function steps(out: string, quick: boolean): { title: string; args: string[] }[]
     { title: '', args: ['evaluate', '--run', join(runs, 'arcface'), '--data', data, '--split', 'test', ...BLEND] },
     { title: 'Write the Kaggle submission and score it against the answers', args: ['predict', '--run', join(runs, 'arcface'), '--data', data, '--out', join(out, 'submission.csv'), ...BLEND] },
     { title: '', args: ['score', join(data, 'test_solution.csv'), join(out, 'submission.csv')] },
+    {
+      title: 'Identify a few test photos and show them beside the gallery photos they matched',
+      args: ['identify', '--run', join(runs, 'arcface'), '--data', data, ...BLEND, '--quiet', '--report', join(out, 'matches.html'), 'test-photos'],
+    },
   ];
 }
 
@@ -67,6 +71,12 @@ function comparison(out: string): string {
     `  ArcFace embedding + gallery search    ${arcface.map5.toFixed(4)}`,
     `  bar to beat, 1.25 x PCC               ${arcface.pcc125.toFixed(4)}`,
   ].join('\n');
+}
+
+/** The first few test photos, by name: enough to look through in matches.html. */
+function testPhotos(out: string): string[] {
+  const dir = join(out, 'data', 'test_images');
+  return readdirSync(dir).sort().slice(0, 8).map((f) => join(dir, f));
 }
 
 function winnerOf(out: string): string {
@@ -91,7 +101,7 @@ export function register(program: Command): void {
           console.log(`\n[${i + 1}/${list.length}] dataset already in ${join(out, 'data')}, kept`);
           continue;
         }
-        const args = step.args.map((a) => (a === 'winner' ? winner : a === 'winner-run' ? join(out, 'tournament', winner) : a));
+        const args = step.args.flatMap((a) => (a === 'winner' ? winner : a === 'winner-run' ? join(out, 'tournament', winner) : a === 'test-photos' ? testPhotos(out) : a));
         if (step.title) console.log(`\n[${i + 1}/${list.length}] ${step.title}  (${formatDuration((performance.now() - started) / 1000)} so far)`);
         console.log(`$ finprint ${args.join(' ')}`);
         const r = spawnSync(process.execPath, [CLI, ...args], { stdio: 'inherit' });
@@ -100,6 +110,6 @@ export function register(program: Command): void {
       }
       console.log(`\n${comparison(out)}`);
       console.log(`\ndemo finished in ${formatDuration((performance.now() - started) / 1000)}. Open:`);
-      for (const f of ['eda.html', 'tournament/tournament.html', 'runs/species/report.html', 'runs/softmax/report.html', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv']) console.log(`  ${join(out, f)}`);
+      for (const f of ['eda.html', 'tournament/tournament.html', 'runs/species/report.html', 'runs/softmax/report.html', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv', 'matches.html']) console.log(`  ${join(out, f)}`);
     });
 }
