@@ -40,7 +40,8 @@ export interface EvaluationSummary {
   pcc: number;
   pcc125: number;
   blend: number;
-  gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean };
+  /** `with_validation`: the run's validation photos were searched too (test split with --with-validation). */
+  gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean; with_validation: boolean };
 }
 
 export interface Evaluation {
@@ -115,7 +116,7 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
     pcc: chance,
     pcc125: 1.25 * chance,
     blend: options.blend ?? 0,
-    gallery: { photos: searched.mirrors ? searched.ids.length / 2 : searched.ids.length, rows: searched.ids.length, mirrors: searched.mirrors, cached: ident.gallery.cached },
+    gallery: { photos: searched.mirrors ? searched.ids.length / 2 : searched.ids.length, rows: searched.ids.length, mirrors: searched.mirrors, cached: ident.gallery.cached, with_validation: searched !== ident.gallery },
   };
   return { summary, metrics, ...(confusion ? { confusion } : {}), calibration };
 }

@@ -24,7 +24,7 @@ export async function writeEvaluationReport(path: string, e: Evaluation): Promis
         },
         {
           kind: 'text',
-          text: `Threshold: ${s.threshold_method}. Scores: best cosine similarity to ${s.gallery.photos} gallery photos${s.gallery.mirrors ? ' and their mirrors' : ''}${s.blend > 0 ? `, blended with the ArcFace class-centre cosine at weight ${s.blend}` : ''}.${s.split === 'val' ? ' The threshold was tuned on these same photos, so this MAP@5 is optimistic.' : ''}`,
+          text: `Threshold: ${s.threshold_method}. Scores: best cosine similarity to ${s.gallery.photos} gallery photos${s.gallery.with_validation ? ' (the training split and the validation photos)' : ''}${s.gallery.mirrors ? ' and their mirrors' : ''}${s.blend > 0 ? `, blended with the ArcFace class-centre cosine at weight ${s.blend}` : ''}.${s.split === 'val' ? ' The threshold was tuned on these same photos, so this MAP@5 is optimistic.' : ''}`,
         },
         {
           kind: 'table',

@@ -47,7 +47,7 @@ interface Summary {
   new_recall: number;
   per_species_map5: Record<string, number>;
   images: number;
-  gallery: { cached: boolean; photos: number };
+  gallery: { cached: boolean; photos: number; with_validation: boolean };
 }
 
 describe('identify, evaluate, predict, score', () => {
@@ -104,6 +104,8 @@ describe('identify, evaluate, predict, score', () => {
     rmSync(join(run, 'threshold.json'));
     const withVal = json<Summary>('evaluate', '--run', run, '--split', 'test', '--blend', '0.5', '--with-validation', '--quiet', '--json');
     assert.equal(withVal.gallery.photos, plain.gallery.photos + valImages.length);
+    assert.deepEqual([plain.gallery.with_validation, withVal.gallery.with_validation], [false, true]);
+    assert.match(readFileSync(join(run, 'evaluation.html'), 'utf8'), /the training split and the validation photos/);
     assert.equal(withVal.threshold, plain.threshold, 'calibrated without the validation photos either way');
     const photo = join(data, 'train_images', valImages[0]!);
     type Out = { photos: { individuals: { id: string; similarity: number | null; gallery_photo: string | null }[] }[] };
