@@ -42,7 +42,7 @@ export function register(program: Command): void {
       });
       if (f.report) {
         const { writeMatchesReport } = await import('../../report/matches.js');
-        await writeMatchesReport(f.report, ident.run.dir, threshold, results);
+        await writeMatchesReport(f.report, ident.run.dir, threshold, results, ident.data.boxes);
       }
       if (f.json) {
         console.log(JSON.stringify({ run: ident.run.dir, threshold, photos: results }));
