@@ -16,6 +16,8 @@ export interface LoaderOptions {
   prefetch?: number;
   /** Photos decoding at once, across all prepared batches (default 4). */
   concurrency?: number;
+  /** List photos that cannot be loaded in each batch's `unreadable` (zeros in their place) instead of failing. */
+  skipUnreadable?: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
   private readonly seed: number;
   private readonly prefetch: number;
   private readonly concurrency: number;
+  private readonly skipUnreadable: boolean;
 
   constructor(private readonly pipeline: ImagePipeline, private readonly samples: readonly Sample[], options: LoaderOptions) {
     this.batchSize = checkInteger('batchSize', options.batchSize, 1);
@@ -40,6 +43,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     this.seed = checkInteger('seed', options.seed ?? 0);
     this.prefetch = checkInteger('prefetch', options.prefetch ?? 2, 0);
     this.concurrency = checkInteger('concurrency', options.concurrency ?? 4, 1);
+    this.skipUnreadable = options.skipUnreadable ?? false;
     if (this.augment && !pipeline.augment) throw new Error('Expected a pipeline with augment options for augment: true');
   }
 
@@ -62,7 +66,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     const start = (): void => {
       const idx = chunks[next++]!;
       const rngFor = this.augment ? (i: number) => Rng.from(this.seed, 'augment', epoch, idx[i]!) : undefined;
-      const p = this.pipeline.batch(idx.map((i) => this.samples[i]!), rngFor, limit);
+      const p = this.pipeline.batch(idx.map((i) => this.samples[i]!), rngFor, limit, this.skipUnreadable);
       // Errors surface when this batch is awaited; this only stops an early rejection being "unhandled".
       p.catch(() => undefined);
       pending.push(p);

@@ -21,6 +21,8 @@ export interface Batch {
   shape: [number, number, number, number];
   paths: string[];
   labels: Record<string, Int32Array>;
+  /** Samples that could not be loaded (their rows are zeros), when the batch was asked to skip them. */
+  unreadable?: { index: number; reason: string }[];
 }
 
 export interface PipelineOptions extends ResizeSpec {
@@ -74,16 +76,27 @@ export class ImagePipeline {
   /**
    * Load and normalise samples into one batch. `rngFor(i)` gives sample i its augmentation stream;
    * `limit` bounds how many photos decode at once (shared across batches by the loader).
+   * `skipUnreadable`: a photo that cannot be loaded leaves zeros and is listed in `unreadable`
+   * instead of failing the batch.
    */
-  async batch(samples: readonly Sample[], rngFor?: (i: number) => Rng | undefined, limit?: Limiter): Promise<Batch> {
+  async batch(samples: readonly Sample[], rngFor?: (i: number) => Rng | undefined, limit?: Limiter, skipUnreadable = false): Promise<Batch> {
     const { height: h, width: w } = this;
     const data = new Float32Array(samples.length * 3 * h * w);
     const run = limit ?? (<R>(task: () => Promise<R>) => task());
-    await Promise.all(samples.map((s, i) => run(async () => this.normalize(await this.image(s, rngFor?.(i)), data, i * 3 * h * w))));
+    const unreadable: { index: number; reason: string }[] = [];
+    const load = async (s: Sample, i: number): Promise<void> => {
+      try {
+        this.normalize(await this.image(s, rngFor?.(i)), data, i * 3 * h * w);
+      } catch (err) {
+        if (!skipUnreadable) throw err;
+        unreadable.push({ index: i, reason: (err as Error).message });
+      }
+    };
+    await Promise.all(samples.map((s, i) => run(() => load(s, i))));
     const labels: Record<string, Int32Array> = {};
     for (const name of new Set(samples.flatMap((s) => Object.keys(s.labels ?? {})))) {
       labels[name] = Int32Array.from(samples, (s) => s.labels?.[name] ?? -1);
     }
-    return { data, shape: [samples.length, 3, h, w], paths: samples.map((s) => s.path), labels };
+    return { data, shape: [samples.length, 3, h, w], paths: samples.map((s) => s.path), labels, ...(skipUnreadable ? { unreadable: unreadable.sort((a, b) => a.index - b.index) } : {}) };
   }
 }

@@ -25,6 +25,8 @@ export interface EmbedOptions {
   quiet?: boolean;
   /** Progress bar label. */
   label?: string;
+  /** List photos that cannot be read in `unreadable` instead of failing (their rows are not to be used). */
+  skipUnreadable?: boolean;
 }
 
 export interface Embedded {
@@ -41,6 +43,8 @@ export interface Embedded {
    * ([count, CLASS_TOP] class indices and probabilities, best first); the seed predicted these.
    */
   classTop?: { index: Int32Array; prob: Float32Array };
+  /** Photos that could not be read (with skipUnreadable), by row, in order. */
+  unreadable: { index: number; path: string; reason: string }[];
 }
 
 /** Individuals kept per photo from a softmax over individuals: the top five plus room for new_individual. */
@@ -84,7 +88,8 @@ export async function embedPhotos(run: OpenRun, samples: readonly Sample[], opti
   const flip = options.flip ?? run.config.hflip > 0;
   const mirror = flip || (options.views ?? false);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 32, 1);
-  const loader = new BatchLoader(run.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4 });
+  const loader = new BatchLoader(run.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4, skipUnreadable: options.skipUnreadable ?? false });
+  const unreadable: Embedded['unreadable'] = [];
   const progress = new Progress({ total: samples.length, label: options.label ?? 'embed', quiet: options.quiet });
   run.task.model.eval();
   const n = samples.length;
@@ -100,6 +105,7 @@ export async function embedPhotos(run: OpenRun, samples: readonly Sample[], opti
   try {
     for await (const batch of loader.epoch(0)) {
       const b = batch.paths.length;
+      for (const u of batch.unreadable ?? []) unreadable.push({ index: row + u.index, path: batch.paths[u.index]!, reason: u.reason });
       torch.noGrad(() =>
         torch.tidy(() => {
           const x = imagesOf(batch);
@@ -127,5 +133,5 @@ export async function embedPhotos(run: OpenRun, samples: readonly Sample[], opti
     individualToSpecies?.dispose();
   }
   progress.done();
-  return { count: n, dim, embedding, species, ...(views ? { views } : {}), ...(classTop ? { classTop } : {}) };
+  return { count: n, dim, embedding, species, ...(views ? { views } : {}), ...(classTop ? { classTop } : {}), unreadable };
 }

@@ -53,13 +53,16 @@ export function galleryFingerprint(run: OpenRun, data: RunData, mirrors: boolean
   return h.digest('hex');
 }
 
-/** The run's gallery: from the cache when it matches, else embedded now and cached. */
+/**
+ * The run's gallery: from the cache when it matches, else embedded now and cached. A photo that
+ * cannot be read is reported and left out (its rows are not in the gallery).
+ */
 export async function openGallery(run: OpenRun, data: RunData, options: GalleryOptions = {}): Promise<Gallery> {
   if (data.gallery.length === 0) throw new Error(`no gallery: every usable row of ${data.dir}/train.csv is a validation photo of this run`);
   const mirrors = options.mirrors ?? false;
   const fingerprint = galleryFingerprint(run, data, mirrors);
   const file = join(run.dir, GALLERY_FILE);
-  const paths = data.gallery.map((r) => r.path);
+  const pathOf = new Map(data.gallery.map((r) => [r.image, r.path]));
   const rowsOf = <T>(list: T[]): T[] => (mirrors ? [...list, ...list] : list);
   if (!options.rebuild && existsSync(file)) {
     const meta = JSON.parse((await readSafetensorsHeader(file)).metadata[META_KEY] ?? '{}') as Partial<GalleryMeta>;
@@ -68,20 +71,32 @@ export async function openGallery(run: OpenRun, data: RunData, options: GalleryO
       const embedding = t.toFloat32Array();
       const dim = t.size(1);
       t.dispose();
-      return { ids: meta.ids!, paths: rowsOf(paths), mirrors, dim, embedding, fingerprint, cached: true };
+      return { ids: meta.ids!, paths: meta.images!.map((image) => pathOf.get(image)!), mirrors, dim, embedding, fingerprint, cached: true };
     }
   }
-  const e = await embedPhotos(run, samplesOf(data, data.gallery), { ...options, views: mirrors, label: 'gallery' });
-  const embedding = mirrors ? concat(e.views!.plain, e.views!.mirrored) : e.embedding;
-  const ids = rowsOf(data.gallery.map((r) => r.individualId));
-  const meta: GalleryMeta = { fingerprint, mirrors, images: rowsOf(data.gallery.map((r) => r.image)), ids };
+  const e = await embedPhotos(run, samplesOf(data, data.gallery), { ...options, views: mirrors, label: 'gallery', skipUnreadable: true });
+  const dropped = new Set(e.unreadable.map((u) => u.index));
+  for (const u of e.unreadable) process.stderr.write(`gallery: ${u.reason} (left out of the gallery)\n`);
+  const kept = data.gallery.filter((_, i) => !dropped.has(i));
+  const keptRows = (x: Float32Array): Float32Array => (dropped.size ? rowsWhere(x, e.dim, (i) => !dropped.has(i)) : x);
+  const embedding = mirrors ? concat(keptRows(e.views!.plain), keptRows(e.views!.mirrored)) : keptRows(e.embedding);
+  const ids = rowsOf(kept.map((r) => r.individualId));
+  const meta: GalleryMeta = { fingerprint, mirrors, images: rowsOf(kept.map((r) => r.image)), ids };
   const t = torch.tensor(embedding, [ids.length, e.dim]);
   try {
     await saveSafetensors(file, { embedding: t }, { [META_KEY]: JSON.stringify(meta) });
   } finally {
     t.dispose();
   }
-  return { ids, paths: rowsOf(paths), mirrors, dim: e.dim, embedding, fingerprint, cached: false };
+  return { ids, paths: rowsOf(kept.map((r) => r.path)), mirrors, dim: e.dim, embedding, fingerprint, cached: false };
+}
+
+/** The rows of a [n, dim] matrix whose index passes `keep`. */
+function rowsWhere(x: Float32Array, dim: number, keep: (row: number) => boolean): Float32Array {
+  const rows = [...Array(x.length / dim).keys()].filter(keep);
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
+  return out;
 }
 
 /**

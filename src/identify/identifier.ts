@@ -92,9 +92,14 @@ export class Identifier {
 
   /** `views`: keep the plain and mirrored embeddings apart too (photos that will join a gallery with mirrors). */
   private async matchWith(gallery: Gallery, photos: readonly Photo[], label: string, views = false): Promise<Matched> {
-    const embedded = await embedPhotos(this.run, samplesOf(this.data, photos), { ...this.options, views, label });
+    const embedded = await embedPhotos(this.run, samplesOf(this.data, photos), { ...this.options, views, label, skipUnreadable: true });
     // The seed's softmax over individuals predicts its most probable classes; embeddings use the gallery.
     const candidates = embedded.classTop ? classCandidates(embedded, this.run.info.labels.individuals) : matchEmbeddings(this.run, gallery, embedded.embedding, { blend: this.options.blend ?? 0 });
+    // A photo that cannot be read has no candidates, so it is answered new_individual alone.
+    for (const u of embedded.unreadable) {
+      process.stderr.write(`${label}: ${u.reason} (left unmatched)\n`);
+      candidates[u.index] = [];
+    }
     return { photos: [...photos], embedded, candidates };
   }
 

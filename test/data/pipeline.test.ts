@@ -70,6 +70,20 @@ describe('normalisation', () => {
     // Second sample is red: its first (R) plane is the red value.
     assert.ok(Math.abs(b.data[3 * 96]! - (1 - 0.485) / 0.229) < 1e-6);
   });
+
+  it('fails on a photo it cannot read, or, asked to skip, lists it and leaves zeros in its place', async () => {
+    const p = new ImagePipeline({ size: 4 });
+    const bad = join(dir, 'garbage.jpg');
+    await writeFile(bad, 'not a photo');
+    const samples = [{ path: files['red.png']! }, { path: bad }, { path: files['solid.png']! }];
+    await assert.rejects(p.batch(samples), /cannot load .*garbage\.jpg/);
+    const b = await p.batch(samples, undefined, undefined, true);
+    assert.deepEqual(b.unreadable?.map((u) => u.index), [1]);
+    assert.match(b.unreadable![0]!.reason, /cannot load .*garbage\.jpg/);
+    const plane = 3 * 16;
+    assert.ok(b.data.subarray(plane, 2 * plane).every((v) => v === 0), 'zeros for the unreadable photo');
+    assert.ok(b.data.subarray(0, plane).some((v) => v !== 0) && b.data.subarray(2 * plane).some((v) => v !== 0), 'the others loaded');
+  });
 });
 
 describe('resize modes', () => {

@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsv } from '../../src/data/csv.js';
@@ -140,5 +140,27 @@ describe('identify, evaluate, predict, score', () => {
     const bad = finprint('score', join(data, 'test_solution.csv'), join(data, 'train.csv'));
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /train\.csv: a problem:\n {2}line 1: header is "image,species,individual_id": expected exactly image,predictions/);
+  });
+
+  // Last: it rebuilds the run's gallery from damaged data.
+  it('reports a photo it cannot read and goes on: left out of the gallery, answered new_individual in the submission', async () => {
+    const damaged = join(work, 'damaged');
+    cpSync(data, damaged, { recursive: true });
+    const valImages = new Set((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { valImages: string[] }).valImages.map((p) => basename(p)));
+    const galleryPhoto = (await readCsv(join(data, 'train.csv'))).rows.find((r) => !valImages.has(r[0]!))![0]!;
+    const testPhoto = (await readCsv(join(data, 'test_solution.csv'))).rows[0]![0]!;
+    writeFileSync(join(damaged, 'train_images', galleryPhoto), 'not a photo');
+    writeFileSync(join(damaged, 'test_images', testPhoto), 'not a photo');
+    const out = join(work, 'damaged.csv');
+    const r = finprint('predict', '--run', run, '--data', damaged, '--rebuild-gallery', '--quiet', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`gallery: cannot load .*${galleryPhoto}.*\\(left out of the gallery\\)`));
+    assert.match(r.stderr, new RegExp(`cannot load .*${testPhoto}.*\\(left unmatched\\)`));
+    const tests = (await readCsv(join(data, 'test_solution.csv'))).rows.map((row) => row[0]!);
+    const sub = parseSubmission(readFileSync(out, 'utf8'), out, tests);
+    assert.equal(sub.size, tests.length, 'every test photo answered');
+    assert.deepEqual(sub.get(testPhoto), ['new_individual']);
+    const s = json<Summary>('evaluate', '--run', run, '--data', damaged, '--split', 'test', '--quiet', '--json');
+    assert.equal(s.gallery.photos, (await readCsv(join(data, 'train.csv'))).rows.length - valImages.size - 1);
   });
 });

@@ -19,6 +19,7 @@ const embedded = (views: boolean): Embedded => ({
   dim: 2,
   embedding: Float32Array.from([0.6, -0.8]),
   species: Float32Array.from([1]),
+  unreadable: [],
   ...(views ? { views: { plain: Float32Array.from([0, -1]), mirrored: Float32Array.from([-1, 0]) } } : {}),
 });
 

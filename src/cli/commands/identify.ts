@@ -32,7 +32,9 @@ export function register(program: Command): void {
       const predictions = Identifier.predictions(m, threshold);
       const gallery = await ident.searched();
       const half = gallery.mirrors ? gallery.ids.length / 2 : Infinity;
-      const results = m.photos.map((p, i) => {
+      // Unreadable photos were reported when matched; they are left out here.
+      const unreadable = new Set(m.embedded.unreadable.map((u) => u.index));
+      const results = m.photos.flatMap((p, i) => (unreadable.has(i) ? [] : [{ p, i }])).map(({ p, i }) => {
         const byId = new Map(m.candidates[i]!.map((c) => [c.id, c]));
         const individuals: Ranked[] = predictions[i]!.map((id) => {
           const c = id === NEW_INDIVIDUAL ? undefined : byId.get(id);
