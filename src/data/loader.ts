@@ -84,3 +84,34 @@ export class BatchLoader implements AsyncIterable<Batch> {
     return this.epoch(0);
   }
 }
+
+/**
+ * The batches with their unreadable photos (from a loader with skipUnreadable) taken out, each
+ * reported once through `report`. A batch none of whose photos can be read is an error: yielding
+ * nothing in its place would shift the batch count a mid-epoch resume relies on.
+ */
+export async function* readableBatches(batches: AsyncIterable<Batch>, report: (message: string) => void, reported = new Set<string>()): AsyncGenerator<Batch> {
+  for await (const b of batches) {
+    const bad = b.unreadable ?? [];
+    if (bad.length === 0) {
+      yield b;
+      continue;
+    }
+    for (const u of bad) {
+      if (!reported.has(b.paths[u.index]!)) report(`${u.reason} (skipped)`);
+      reported.add(b.paths[u.index]!);
+    }
+    if (bad.length === b.paths.length) throw new Error(`no photo of a batch can be read (${bad.map((u) => b.paths[u.index]).join(', ')}): fix or remove them; finprint eda DIR --check decode lists every such photo`);
+    yield withoutRows(b, new Set(bad.map((u) => u.index)));
+  }
+}
+
+function withoutRows(b: Batch, drop: ReadonlySet<number>): Batch {
+  const keep = b.paths.map((_, i) => i).filter((i) => !drop.has(i));
+  const [, c, h, w] = b.shape;
+  const size = c * h * w;
+  const data = new Float32Array(keep.length * size);
+  keep.forEach((i, k) => data.set(b.data.subarray(i * size, (i + 1) * size), k * size));
+  const labels = Object.fromEntries(Object.entries(b.labels).map(([name, v]) => [name, Int32Array.from(keep, (i) => v[i]!)]));
+  return { data, shape: [keep.length, c, h, w], paths: keep.map((i) => b.paths[i]!), labels };
+}

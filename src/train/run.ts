@@ -7,8 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readCompetition, NEW_INDIVIDUAL, type TrainRow } from '../data/happywhale.js';
-import { BatchLoader } from '../data/loader.js';
-import { ImagePipeline, type Sample } from '../data/pipeline.js';
+import { BatchLoader, readableBatches } from '../data/loader.js';
+import { ImagePipeline, type Batch, type Sample } from '../data/pipeline.js';
 import { individualSplit, stratifiedSplit } from '../data/split.js';
 import { readBoxes } from '../data/boxes.js';
 import { countCrops, type CropCounts } from '../data/crop.js';
@@ -208,8 +208,12 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const mode = cfg.crops ? ('box' as const) : ('squash' as const);
   const trainPipe = new ImagePipeline({ size: imageSize, mode, ...norm, cacheDir, augment: { hflip: cfg.hflip, affine: { degrees: 10, translate: 0.05, scale: [0.9, 1.1] }, colorJitter: { brightness: 0.2, contrast: 0.2, saturation: 0.2 } } });
   const evalPipe = new ImagePipeline({ size: imageSize, mode, ...norm, cacheDir });
-  const trainLoader = new BatchLoader(trainPipe, data.train, { batchSize: cfg.batchSize, shuffle: true, dropLast: data.train.length > cfg.batchSize, augment: true, seed: cfg.seed, concurrency: cfg.workers });
-  const valLoader = new BatchLoader(evalPipe, data.val, { batchSize: cfg.batchSize * 2, concurrency: cfg.workers });
+  const trainLoader = new BatchLoader(trainPipe, data.train, { batchSize: cfg.batchSize, shuffle: true, dropLast: data.train.length > cfg.batchSize, augment: true, seed: cfg.seed, concurrency: cfg.workers, skipUnreadable: true });
+  const valLoader = new BatchLoader(evalPipe, data.val, { batchSize: cfg.batchSize * 2, concurrency: cfg.workers, skipUnreadable: true });
+  // A photo whose header reads but whose pixels do not decode passes the folder check: it is
+  // reported once and left out of its batches, rather than stopping the run.
+  const unreadable = new Set<string>();
+  const readable = (batches: AsyncIterable<Batch>): AsyncGenerator<Batch> => readableBatches(batches, (m) => log(`data: ${m}`), unreadable);
   const truthOf = (p: string): string | undefined => data.truths.get(p);
 
   await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify({ ...cfg, imageSize }, null, 2));
@@ -244,13 +248,13 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
       epochs: phase.until,
       initialEpoch: start,
       batchesPerEpoch: trainLoader.length,
-      batches: (epoch, startBatch) => trainLoader.epoch(epoch, startBatch),
+      batches: (epoch, startBatch) => readable(trainLoader.epoch(epoch, startBatch)),
       trainStep: (b) => {
         trainedImages += b.paths.length;
         return task.trainStep(b);
       },
       validate: async () => {
-        last = await task.evaluate(valLoader.epoch(0), truthOf);
+        last = await task.evaluate(readable(valLoader.epoch(0)), truthOf);
         return last.logs;
       },
       callbacks,
@@ -276,7 +280,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   } else {
     await saveSafetensors(bestPath, task.model.stateDict());
   }
-  const final = await task.evaluate(valLoader.epoch(0), truthOf);
+  const final = await task.evaluate(readable(valLoader.epoch(0)), truthOf);
   last = final;
   const monitorValues = history.map((h) => h[task.monitor] ?? -Infinity);
   const bestEpoch = monitorValues.indexOf(Math.max(...monitorValues)) + 1;

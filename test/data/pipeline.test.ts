@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { augment, resolveAugment } from '../../src/data/augment.js';
 import { decodeResized, resolveResize, type RawImage } from '../../src/data/image.js';
-import { BatchLoader } from '../../src/data/loader.js';
+import { BatchLoader, readableBatches } from '../../src/data/loader.js';
 import { IMAGENET } from '../../src/data/normalize.js';
 import { ImagePipeline, type Sample } from '../../src/data/pipeline.js';
 import { Rng } from '../../src/util/random.js';
@@ -207,6 +207,30 @@ describe('ResizeCache', () => {
 
 describe('BatchLoader', () => {
   const samples = (): Sample[] => Array.from({ length: 10 }, (_, i) => ({ path: files[['solid.png', 'red.png', 'photo.jpg', 'bands.png', 'halves.png'][i % 5]!]!, labels: { idx: i } }));
+
+  it('readableBatches takes unreadable photos out of their batches, reports each once, and refuses a batch with none readable', async () => {
+    const p = new ImagePipeline({ size: 8 });
+    // A JPEG cut in half: its header reads, its pixels do not.
+    const whole = await sharp(files['photo.jpg']!).jpeg().toBuffer();
+    const cut = join(dir, 'cut.jpg');
+    await writeFile(cut, whole.subarray(0, whole.length >> 1));
+    const list: Sample[] = [{ path: files['red.png']!, labels: { idx: 0 } }, { path: cut, labels: { idx: 1 } }, { path: files['solid.png']!, labels: { idx: 2 } }];
+    const l = new BatchLoader(p, list, { batchSize: 2, skipUnreadable: true });
+    const messages: string[] = [];
+    const reported = new Set<string>();
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const got: { idx: number[]; rows: number }[] = [];
+      for await (const b of readableBatches(l.epoch(epoch), (m) => messages.push(m), reported)) got.push({ idx: [...b.labels['idx']!], rows: b.shape[0] });
+      assert.deepEqual(got, [{ idx: [0], rows: 1 }, { idx: [2], rows: 1 }]);
+    }
+    assert.equal(messages.length, 1, 'reported once across epochs');
+    assert.match(messages[0]!, /cannot load .*cut\.jpg.*\(skipped\)/);
+    const first = await p.batch([list[0]!], undefined, undefined, true);
+    const kept = await readableBatches(new BatchLoader(p, list, { batchSize: 2, skipUnreadable: true }).epoch(0), () => undefined).next();
+    assert.deepEqual(kept.value!.data, first.data, 'the readable photo\'s pixels, unchanged');
+    const allBad = new BatchLoader(p, [list[1]!], { batchSize: 1, skipUnreadable: true });
+    await assert.rejects(readableBatches(allBad.epoch(0), () => undefined).next(), /no photo of a batch can be read \(.*cut\.jpg\)/);
+  });
 
   it('covers every sample once per epoch, reshuffled per epoch and reproducible', async () => {
     const p = new ImagePipeline({ size: 8 });

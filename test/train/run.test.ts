@@ -27,14 +27,20 @@ function history(runDir: string): string[][] {
   return [header!, ...rows].map((r) => keep.map((i) => r[i]!));
 }
 
+// A training photo cut in half: its header passes the folder check, its pixels do not decode.
+let cutPhoto = '';
 before(async () => {
   await synthesize({ out: data, species: 4, individuals: 40, meanImages: 6, size: 96, seed: 3, quiet: true });
+  cutPhoto = readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[1]!.split(',')[0]!;
+  const photo = readFileSync(join(data, 'train_images', cutPhoto));
+  writeFileSync(join(data, 'train_images', cutPhoto), photo.subarray(0, photo.length >> 1));
 });
 
 test('a short species run beats 1.25 x PCC and writes its run folder', () => {
   const out = join(work, 'species');
   const r = run([...base, '--task', 'species', '--epochs', '6', '--out', out, '--json']);
   assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr.match(new RegExp(`data: cannot load .*${cutPhoto}.*\\(skipped\\)`, 'g'))?.length, 1, `the cut photo reported once:\n${r.stderr}`);
   const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { val_accuracy: number };
   const eda = run(['eda', data, '--json']);
   const pcc125 = (JSON.parse(eda.stdout) as { pcc125: { species: number } }).pcc125.species;
