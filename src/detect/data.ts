@@ -31,16 +31,22 @@ export async function listPhotos(folder: string): Promise<Photo[]> {
   return names.filter((n) => IMAGE_NAME.pattern.test(n)).sort().map((image) => ({ image, path: join(dir, image) }));
 }
 
-/** Sizes of photos from their headers (no decoding). */
-export async function photoSizes(photos: readonly Photo[], concurrency = 8): Promise<Map<string, { width: number; height: number }>> {
+/**
+ * Sizes of photos from their headers (no decoding). A photo whose header cannot be read is an
+ * error, or, given `skip`, is passed to it and left out of the map.
+ */
+export async function photoSizes(photos: readonly Photo[], concurrency = 8, skip?: (message: string) => void): Promise<Map<string, { width: number; height: number }>> {
   const sizes = await mapPool(photos, concurrency, async (p) => {
     try {
       return await orientedSize(p.path);
     } catch (err) {
-      throw new Error(`cannot read ${p.path}: ${(err as Error).message}`);
+      const message = `cannot read ${p.path}: ${(err as Error).message}`;
+      if (!skip) throw new Error(message);
+      skip(message);
+      return undefined;
     }
   });
-  return new Map(photos.map((p, i) => [p.image, sizes[i]!]));
+  return new Map(photos.flatMap((p, i) => (sizes[i] ? [[p.image, sizes[i]]] : [])));
 }
 
 export interface BoxedFolder {

@@ -52,21 +52,29 @@ export interface PredictOptions {
   progressLabel?: string;
 }
 
-/** The strongest box per photo, as shares of the photo, in the order of `paths`. */
+/**
+ * The strongest box per photo, as shares of the photo, in the order of `paths`. A photo that cannot
+ * be read is reported on stderr and gets an empty box of score 0 (so a crop falls back to the
+ * whole photo, and a score counts it as missed).
+ */
 export async function predictShares(model: CenterNet, pipeline: ImagePipeline, paths: readonly string[], options: PredictOptions = {}): Promise<Detection[]> {
   model.eval();
-  const loader = new BatchLoader(pipeline, paths.map((path) => ({ path })), { batchSize: options.batchSize ?? 32, concurrency: options.concurrency ?? 4 });
+  const loader = new BatchLoader(pipeline, paths.map((path) => ({ path })), { batchSize: options.batchSize ?? 32, concurrency: options.concurrency ?? 4, skipUnreadable: true });
   const progress = new Progress({ total: paths.length, label: options.progressLabel ?? 'detect', quiet: options.quiet ?? true });
   const cells = HEAD_CHANNELS.length * model.gridSize * model.gridSize;
   const out: Detection[] = [];
   for await (const batch of loader) {
     const values = torch.noGrad(() => torch.tidy(() => model.forward(torch.tensor(batch.data, batch.shape)).toFloat32Array()));
-    for (let i = 0; i < batch.paths.length; i++) out.push(decodePeak(values.subarray(i * cells, (i + 1) * cells), model.gridSize));
+    const unreadable = new Set(batch.unreadable!.map((u) => u.index));
+    for (const u of batch.unreadable!) process.stderr.write(`detect: ${u.reason} (no box)\n`);
+    for (let i = 0; i < batch.paths.length; i++) out.push(unreadable.has(i) ? NO_BOX : decodePeak(values.subarray(i * cells, (i + 1) * cells), model.gridSize));
     progress.tick(batch.paths.length);
   }
   progress.done();
   return out;
 }
+
+const NO_BOX: Detection = { x0: 0, y0: 0, x1: 0, y1: 0, score: 0 };
 
 export class Detector {
   private constructor(readonly dir: string, readonly info: DetectorInfo, readonly model: CenterNet, private readonly pipeline: ImagePipeline) {}

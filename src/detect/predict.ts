@@ -31,10 +31,12 @@ export async function writePredictedBoxes(detectorDir: string, folders: readonly
   }
   if (photos.length === 0) throw new Error(`crop: no photos (.jpg, .jpeg, .png, .webp) in ${folders.join(', ')}`);
   const detector = await Detector.open(detectorDir);
-  const sizes = await photoSizes(photos);
-  const found = await detector.detect(photos.map((p) => p.path), { batchSize: options.batchSize ?? 32, concurrency: options.workers ?? 4, quiet: options.quiet ?? false, progressLabel: 'crop' });
+  // A photo that cannot be read gets no row, so it is used whole.
+  const sizes = await photoSizes(photos, 8, (m) => process.stderr.write(`crop: ${m} (used whole)\n`));
+  const readable = photos.filter((p) => sizes.has(p.image));
+  const found = await detector.detect(readable.map((p) => p.path), { batchSize: options.batchSize ?? 32, concurrency: options.workers ?? 4, quiet: options.quiet ?? false, progressLabel: 'crop' });
   const boxes = new Map<string, BoxRecord>();
-  photos.forEach((p, i) => {
+  readable.forEach((p, i) => {
     const d = found[i]!;
     if (d.score < options.minScore || d.x1 <= d.x0 || d.y1 <= d.y0) return;
     boxes.set(p.image, { ...toPixels(d, sizes.get(p.image)!), ...(detector.info.label !== null ? { label: detector.info.label } : {}) });

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { BatchLoader } from '../data/loader.js';
+import { BatchLoader, readableBatches } from '../data/loader.js';
 import type { Batch } from '../data/pipeline.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { modelEntry } from '../models/index.js';
@@ -89,7 +89,9 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
     augment: true,
     seed: o.seed,
     concurrency: o.workers,
+    skipUnreadable: true,
   });
+  const unreadable = new Set<string>();
   const evalPipe = detectorPipeline({ model: model.config, ...norm });
   const boxOf = new Map(train.map((p) => [p.path, p.box]));
   const score = async (photos: readonly BoxedPhoto[]): Promise<BoxMetrics> => {
@@ -107,7 +109,7 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
     epochs: o.epochs,
     batchesPerEpoch: loader.length,
     batches: async function* (epoch, startBatch) {
-      for await (const batch of loader.epoch(epoch, startBatch)) yield { batch, epoch };
+      for await (const batch of readableBatches(loader.epoch(epoch, startBatch), (m) => log(`data: ${m}`), unreadable)) yield { batch, epoch };
     },
     trainStep: ({ batch, epoch }) => {
       // Keyed by file name, not path: the same data trains the same wherever its folder lies.

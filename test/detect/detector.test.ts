@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,25 @@ test('crop writes a valid box file: one row per photo, in pixels inside the phot
   const none = run(['crop', '--detector', detector, '--images', ...images, '--out', join(work, 'none.csv'), '--min-score', '1', '--quiet']);
   assert.equal(none.status, 0, none.stderr);
   assert.match(none.stdout, new RegExp(`boxes for 0 of ${truth.size} photos; ${truth.size} scored under 1 and will be used whole`));
+});
+
+test('crop reports photos it cannot read (header or pixels) and goes on: no row for them, so they are used whole', () => {
+  const folder = join(work, 'some_images');
+  mkdirSync(folder);
+  const names = readdirSync(join(data, 'test_images')).slice(0, 3);
+  for (const n of names) copyFileSync(join(data, 'test_images', n), join(folder, n));
+  writeFileSync(join(folder, 'ffffffffffffff.jpg'), 'not a photo');
+  // Cut in half: the header reads, the pixels do not.
+  const whole = readFileSync(join(data, 'test_images', names[0]!));
+  writeFileSync(join(folder, 'eeeeeeeeeeeeee.jpg'), whole.subarray(0, whole.length >> 1));
+  const out = join(work, 'some_boxes.csv');
+  const r = run(['crop', '--detector', detector, '--images', folder, '--out', out, '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /crop: cannot read .*ffffffffffffff\.jpg.*\(used whole\)/);
+  assert.match(r.stderr, /detect: cannot load .*eeeeeeeeeeeeee\.jpg.*\(no box\)/);
+  assert.match(r.stdout, / of 5 photos/);
+  const rows = readFileSync(out, 'utf8');
+  assert.ok(!rows.includes('ffffffffffffff.jpg') && !rows.includes('eeeeeeeeeeeeee.jpg'), 'no row for either');
 });
 
 test('detector commands name the bad parameter', () => {
