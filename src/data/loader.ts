@@ -87,10 +87,11 @@ export class BatchLoader implements AsyncIterable<Batch> {
 
 /**
  * The batches with their unreadable photos (from a loader with skipUnreadable) taken out, each
- * reported once through `report`. A batch none of whose photos can be read is an error: yielding
- * nothing in its place would shift the batch count a mid-epoch resume relies on.
+ * reported once through `report` and kept in `reported` (path to reason). A batch none of whose
+ * photos can be read is an error: yielding nothing in its place would shift the batch count a
+ * mid-epoch resume relies on.
  */
-export async function* readableBatches(batches: AsyncIterable<Batch>, report: (message: string) => void, reported = new Set<string>()): AsyncGenerator<Batch> {
+export async function* readableBatches(batches: AsyncIterable<Batch>, report: (message: string) => void, reported = new Map<string, string>()): AsyncGenerator<Batch> {
   for await (const b of batches) {
     const bad = b.unreadable ?? [];
     if (bad.length === 0) {
@@ -99,7 +100,7 @@ export async function* readableBatches(batches: AsyncIterable<Batch>, report: (m
     }
     for (const u of bad) {
       if (!reported.has(b.paths[u.index]!)) report(`${u.reason} (skipped)`);
-      reported.add(b.paths[u.index]!);
+      reported.set(b.paths[u.index]!, u.reason);
     }
     if (bad.length === b.paths.length) throw new Error(`no photo of a batch can be read (${bad.map((u) => b.paths[u.index]).join(', ')}): fix or remove them; finprint eda DIR --check decode lists every such photo`);
     yield withoutRows(b, new Set(bad.map((u) => u.index)));

@@ -91,7 +91,7 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
     concurrency: o.workers,
     skipUnreadable: true,
   });
-  const unreadable = new Set<string>();
+  const unreadable = new Map<string, string>();
   const evalPipe = detectorPipeline({ model: model.config, ...norm });
   const boxOf = new Map(train.map((p) => [p.path, p.box]));
   const score = async (photos: readonly BoxedPhoto[]): Promise<BoxMetrics> => {

@@ -43,6 +43,8 @@ export interface RunReportInput {
   result: RunResult;
   labels: Labels;
   task: string;
+  /** Rows and photos left out of training (folder check, or pixels that did not decode), and why. */
+  leftOut?: readonly { what: string; why: string }[];
 }
 
 export async function writeRunReport(path: string, input: RunReportInput): Promise<void> {
@@ -88,6 +90,7 @@ export async function writeRunReport(path: string, input: RunReportInput): Promi
     blocks: [{ kind: 'table', columns: ['truth \\ predicted', ...labels.species], rows: result.final.confusion.map((row, i) => [labels.species[i]!, ...row]) }],
   });
   sections.push({ title: 'Epochs', blocks: [{ kind: 'table', columns: ['epoch', ...metricNames, 'lr', 'seconds'], rows: h.map((r) => [r.epoch!, ...metricNames.map((k) => r[k] ?? ''), r.lr ?? '', r.seconds ?? '']) }] });
+  if (input.leftOut?.length) sections.push({ title: `Left out of training (${input.leftOut.length})`, blocks: [{ kind: 'table', columns: ['row or photo', 'why'], rows: input.leftOut.map((l) => [l.what, l.why]) }] });
   sections.push({ title: 'Configuration', blocks: [{ kind: 'table', columns: ['option', 'value'], rows: Object.entries(input.config).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]) }] });
   await writePage(path, { title: `finprint training run: ${input.task}, ${String(input.config.backbone)}`, subtitle: result.runDir, sections });
 }

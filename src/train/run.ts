@@ -12,6 +12,7 @@ import { ImagePipeline, type Batch, type Sample } from '../data/pipeline.js';
 import { individualSplit, stratifiedSplit } from '../data/split.js';
 import { readBoxes } from '../data/boxes.js';
 import { countCrops, type CropCounts } from '../data/crop.js';
+import type { Issue } from '../data/validate.js';
 import { CheckpointSlot } from '../io/checkpoint.js';
 import { saveSafetensors, loadSafetensors } from '../io/safetensors.js';
 import { checkInputSize, createModel, modelEntry } from '../models/index.js';
@@ -71,6 +72,8 @@ interface Prepared {
   /** Validation truth by photo path: individual id or new_individual (identification). */
   truths: Map<string, string>;
   crops: RunResult['crops'];
+  /** Rows and photos the folder check left out. */
+  issues: Issue[];
 }
 
 async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<Prepared> {
@@ -113,6 +116,7 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
     val,
     truths,
     crops,
+    issues: comp.issues,
   };
 }
 
@@ -212,7 +216,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const valLoader = new BatchLoader(evalPipe, data.val, { batchSize: cfg.batchSize * 2, concurrency: cfg.workers, skipUnreadable: true });
   // A photo whose header reads but whose pixels do not decode passes the folder check: it is
   // reported once and left out of its batches, rather than stopping the run.
-  const unreadable = new Set<string>();
+  const unreadable = new Map<string, string>();
   const readable = (batches: AsyncIterable<Batch>): AsyncGenerator<Batch> => readableBatches(batches, (m) => log(`data: ${m}`), unreadable);
   const truthOf = (p: string): string | undefined => data.truths.get(p);
 
@@ -288,6 +292,10 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const parameters = countParameters(task.model);
   const result: RunResult = { runDir, history, final, stopReason, seconds, imagesPerSecond: trainedImages / seconds, parameters, bestEpoch, crops: data.crops };
   await writeFileAtomic(join(runDir, 'result.json'), JSON.stringify({ ...result, final: { logs: final.logs, threshold: final.threshold ?? null, confusion: final.confusion } }, null, 2));
-  await writeRunReport(join(runDir, 'report.html'), { config: { ...cfg, imageSize }, result, labels: data.labels, task: cfg.task });
+  const leftOut = [
+    ...data.issues.map((i) => ({ what: `${i.file}${i.row !== undefined ? ` line ${i.row}` : ''}`, why: i.message })),
+    ...[...unreadable].map(([path, why]) => ({ what: path, why })),
+  ];
+  await writeRunReport(join(runDir, 'report.html'), { config: { ...cfg, imageSize }, result, labels: data.labels, task: cfg.task, leftOut });
   return result;
 }

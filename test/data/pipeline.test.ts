@@ -217,13 +217,14 @@ describe('BatchLoader', () => {
     const list: Sample[] = [{ path: files['red.png']!, labels: { idx: 0 } }, { path: cut, labels: { idx: 1 } }, { path: files['solid.png']!, labels: { idx: 2 } }];
     const l = new BatchLoader(p, list, { batchSize: 2, skipUnreadable: true });
     const messages: string[] = [];
-    const reported = new Set<string>();
+    const reported = new Map<string, string>();
     for (let epoch = 0; epoch < 2; epoch++) {
       const got: { idx: number[]; rows: number }[] = [];
       for await (const b of readableBatches(l.epoch(epoch), (m) => messages.push(m), reported)) got.push({ idx: [...b.labels['idx']!], rows: b.shape[0] });
       assert.deepEqual(got, [{ idx: [0], rows: 1 }, { idx: [2], rows: 1 }]);
     }
     assert.equal(messages.length, 1, 'reported once across epochs');
+    assert.deepEqual([...reported.keys()], [cut]);
     assert.match(messages[0]!, /cannot load .*cut\.jpg.*\(skipped\)/);
     const first = await p.batch([list[0]!], undefined, undefined, true);
     const kept = await readableBatches(new BatchLoader(p, list, { batchSize: 2, skipUnreadable: true }).epoch(0), () => undefined).next();

@@ -48,6 +48,7 @@ test('a short species run beats 1.25 x PCC and writes its run folder', () => {
   for (const f of ['config.json', 'run.json', 'history.csv', 'best.safetensors', 'last.safetensors', 'report.html', 'result.json']) assert.ok(existsSync(join(out, f)), `${f} written`);
   const report = readFileSync(join(out, 'report.html'), 'utf8');
   assert.match(report, /Species confusion matrix/);
+  assert.match(report, new RegExp(`Left out of training \\(1\\)[^]*${cutPhoto}`), 'the cut photo listed in the report');
   assert.match(report, /new Chart|Chart\(/);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { backbone: string; epochs: number };
   assert.equal(config.backbone, 'vgg16_tiny');
