@@ -89,9 +89,10 @@ export class BatchLoader implements AsyncIterable<Batch> {
  * The batches with their unreadable photos (from a loader with skipUnreadable) taken out, each
  * reported once through `report` and kept in `reported` (path to reason). A batch none of whose
  * photos can be read is an error: yielding nothing in its place would shift the batch count a
- * mid-epoch resume relies on.
+ * mid-epoch resume relies on. A batch left with fewer than `minRows` photos repeats them
+ * (training's BatchNorm needs two).
  */
-export async function* readableBatches(batches: AsyncIterable<Batch>, report: (message: string) => void, reported = new Map<string, string>()): AsyncGenerator<Batch> {
+export async function* readableBatches(batches: AsyncIterable<Batch>, report: (message: string) => void, reported = new Map<string, string>(), minRows = 1): AsyncGenerator<Batch> {
   for await (const b of batches) {
     const bad = b.unreadable ?? [];
     if (bad.length === 0) {
@@ -103,12 +104,13 @@ export async function* readableBatches(batches: AsyncIterable<Batch>, report: (m
       reported.set(b.paths[u.index]!, u.reason);
     }
     if (bad.length === b.paths.length) throw new Error(`no photo of a batch can be read (${bad.map((u) => b.paths[u.index]).join(', ')}): fix or remove them; finprint eda DIR --check decode lists every such photo`);
-    yield withoutRows(b, new Set(bad.map((u) => u.index)));
+    yield withoutRows(b, new Set(bad.map((u) => u.index)), minRows);
   }
 }
 
-function withoutRows(b: Batch, drop: ReadonlySet<number>): Batch {
-  const keep = b.paths.map((_, i) => i).filter((i) => !drop.has(i));
+function withoutRows(b: Batch, drop: ReadonlySet<number>, minRows: number): Batch {
+  const readable = b.paths.map((_, i) => i).filter((i) => !drop.has(i));
+  const keep = Array.from({ length: Math.max(readable.length, minRows) }, (_, k) => readable[k % readable.length]!);
   const [, c, h, w] = b.shape;
   const size = c * h * w;
   const data = new Float32Array(keep.length * size);

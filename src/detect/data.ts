@@ -56,10 +56,14 @@ export interface BoxedFolder {
   problems: BoxProblem[];
 }
 
-/** The folder's photos that have a box in boxFile (optionally only boxes with this label). */
-export async function boxedPhotos(folder: string, boxFile: string, options: { label?: string } = {}): Promise<BoxedFolder> {
-  const all = await listPhotos(folder);
-  const sizes = await photoSizes(all);
+/**
+ * The folder's photos that have a box in boxFile (optionally only boxes with this label). A photo
+ * whose header cannot be read is passed to `skip` and left out.
+ */
+export async function boxedPhotos(folder: string, boxFile: string, options: { label?: string; skip?: (message: string) => void } = {}): Promise<BoxedFolder> {
+  const listed = await listPhotos(folder);
+  const sizes = await photoSizes(listed, 8, options.skip ?? ((m) => process.stderr.write(`${m} (left out)\n`)));
+  const all = listed.filter((p) => sizes.has(p.image));
   const { boxes, problems } = await readBoxFile(boxFile, { sizes, ...(options.label !== undefined ? { label: options.label } : {}) });
   const photos: BoxedPhoto[] = [];
   for (const p of all) {

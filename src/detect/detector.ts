@@ -50,6 +50,8 @@ export interface PredictOptions {
   quiet?: boolean;
   /** Shown before the progress bar. */
   progressLabel?: string;
+  /** Where a photo that cannot be read is reported (default: stderr). */
+  report?: (message: string) => void;
 }
 
 /**
@@ -66,7 +68,8 @@ export async function predictShares(model: CenterNet, pipeline: ImagePipeline, p
   for await (const batch of loader) {
     const values = torch.noGrad(() => torch.tidy(() => model.forward(torch.tensor(batch.data, batch.shape)).toFloat32Array()));
     const unreadable = new Set(batch.unreadable!.map((u) => u.index));
-    for (const u of batch.unreadable!) process.stderr.write(`detect: ${u.reason} (no box)\n`);
+    const report = options.report ?? ((m: string) => process.stderr.write(`${m}\n`));
+    for (const u of batch.unreadable!) report(`detect: ${u.reason} (no box)`);
     for (let i = 0; i < batch.paths.length; i++) out.push(unreadable.has(i) ? NO_BOX : decodePeak(values.subarray(i * cells, (i + 1) * cells), model.gridSize));
     progress.tick(batch.paths.length);
   }

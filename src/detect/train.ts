@@ -74,7 +74,7 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
   await mkdir(dir, { recursive: true });
 
   const folder = join(o.data, 'train_images');
-  const found = await boxedPhotos(folder, o.boxes, o.label !== undefined ? { label: o.label } : {});
+  const found = await boxedPhotos(folder, o.boxes, { ...(o.label !== undefined ? { label: o.label } : {}), skip: (m) => log(`data: ${m} (left out)`) });
   for (const p of found.problems.slice(0, 10)) log(`warning: ${p.file} line ${p.line}: ${p.message}`);
   if (found.problems.length > 10) log(`warning: ${found.problems.length - 10} more bad rows in ${o.boxes}`);
   if (found.photos.length < 10) throw new Error(`detector train: only ${found.photos.length} photos of ${folder} have a box in ${o.boxes}; need at least 10`);
@@ -92,10 +92,16 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
     skipUnreadable: true,
   });
   const unreadable = new Map<string, string>();
+  // Validation meets the same unreadable photos every epoch: say so once.
+  const said = new Set<string>();
+  const reportOnce = (m: string): void => {
+    if (!said.has(m)) log(m);
+    said.add(m);
+  };
   const evalPipe = detectorPipeline({ model: model.config, ...norm });
   const boxOf = new Map(train.map((p) => [p.path, p.box]));
   const score = async (photos: readonly BoxedPhoto[]): Promise<BoxMetrics> => {
-    const predicted = await predictShares(model, evalPipe, photos.map((p) => p.path), { batchSize: o.batchSize * 2, concurrency: o.workers });
+    const predicted = await predictShares(model, evalPipe, photos.map((p) => p.path), { batchSize: o.batchSize * 2, concurrency: o.workers, report: reportOnce });
     return boxMetrics(photos.map((p, i) => ({ predicted: predicted[i]!, truth: p.box })));
   };
 
@@ -109,7 +115,7 @@ export async function trainDetector(o: DetectorTrainOptions): Promise<DetectorTr
     epochs: o.epochs,
     batchesPerEpoch: loader.length,
     batches: async function* (epoch, startBatch) {
-      for await (const batch of readableBatches(loader.epoch(epoch, startBatch), (m) => log(`data: ${m}`), unreadable)) yield { batch, epoch };
+      for await (const batch of readableBatches(loader.epoch(epoch, startBatch), (m) => log(`data: ${m}`), unreadable, 2)) yield { batch, epoch };
     },
     trainStep: ({ batch, epoch }) => {
       // Keyed by file name, not path: the same data trains the same wherever its folder lies.

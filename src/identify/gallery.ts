@@ -41,7 +41,13 @@ interface GalleryMeta {
   mirrors: boolean;
   images: string[];
   ids: string[];
+  /** Why each photo left out of the gallery could not be read. */
+  leftOut?: string[];
 }
+
+const reportLeftOut = (reasons: readonly string[]): void => {
+  for (const r of reasons) process.stderr.write(`gallery: ${r} (left out of the gallery)\n`);
+};
 
 /** What the cached embeddings depend on: the weights, the photos and their ids, and how they were embedded. */
 export function galleryFingerprint(run: OpenRun, data: RunData, mirrors: boolean): string {
@@ -71,17 +77,18 @@ export async function openGallery(run: OpenRun, data: RunData, options: GalleryO
       const embedding = t.toFloat32Array();
       const dim = t.size(1);
       t.dispose();
+      reportLeftOut(meta.leftOut ?? []);
       return { ids: meta.ids!, paths: meta.images!.map((image) => pathOf.get(image)!), mirrors, dim, embedding, fingerprint, cached: true };
     }
   }
   const e = await embedPhotos(run, samplesOf(data, data.gallery), { ...options, views: mirrors, label: 'gallery', skipUnreadable: true });
-  const dropped = new Set(e.unreadable.map((u) => u.index));
-  for (const u of e.unreadable) process.stderr.write(`gallery: ${u.reason} (left out of the gallery)\n`);
-  const kept = data.gallery.filter((_, i) => !dropped.has(i));
-  const keptRows = (x: Float32Array): Float32Array => (dropped.size ? rowsWhere(x, e.dim, (i) => !dropped.has(i)) : x);
-  const embedding = mirrors ? concat(keptRows(e.views!.plain), keptRows(e.views!.mirrored)) : keptRows(e.embedding);
+  const leftOut = e.unreadable.map((u) => u.reason);
+  reportLeftOut(leftOut);
+  const [kept, readable] = readableOnly(data.gallery, e);
+  if (kept.length === 0) throw new Error(`no gallery: none of the run's ${data.gallery.length} training photos in ${data.dir}/train_images can be read`);
+  const embedding = mirrors ? concat(readable.views!.plain, readable.views!.mirrored) : readable.embedding;
   const ids = rowsOf(kept.map((r) => r.individualId));
-  const meta: GalleryMeta = { fingerprint, mirrors, images: rowsOf(kept.map((r) => r.image)), ids };
+  const meta: GalleryMeta = { fingerprint, mirrors, images: rowsOf(kept.map((r) => r.image)), ids, ...(leftOut.length ? { leftOut } : {}) };
   const t = torch.tensor(embedding, [ids.length, e.dim]);
   try {
     await saveSafetensors(file, { embedding: t }, { [META_KEY]: JSON.stringify(meta) });
@@ -89,6 +96,22 @@ export async function openGallery(run: OpenRun, data: RunData, options: GalleryO
     t.dispose();
   }
   return { ids, paths: rowsOf(kept.map((r) => r.path)), mirrors, dim: e.dim, embedding, fingerprint, cached: false };
+}
+
+/** The photos that could be read, with their embeddings. */
+function readableOnly<P>(photos: readonly P[], e: Embedded): [P[], Embedded] {
+  const bad = new Set(e.unreadable.map((u) => u.index));
+  const keep = (i: number): boolean => !bad.has(i);
+  const rows = (x: Float32Array): Float32Array => rowsWhere(x, e.dim, keep);
+  const readable: Embedded = {
+    ...e,
+    count: e.count - bad.size,
+    embedding: rows(e.embedding),
+    species: rowsWhere(e.species, e.species.length / e.count, keep),
+    ...(e.views ? { views: { plain: rows(e.views.plain), mirrored: rows(e.views.mirrored) } } : {}),
+    unreadable: [],
+  };
+  return [photos.filter((_, i) => keep(i)), readable];
 }
 
 /** The rows of a [n, dim] matrix whose index passes `keep`. */
@@ -110,6 +133,7 @@ export function extendGallery(gallery: Gallery, photos: readonly { path: string;
     throw new RangeError(`extendGallery: ${embedded.count} embeddings of ${embedded.dim} dims for ${photos.length} photos and a gallery of ${gallery.dim} dims`);
   }
   if (gallery.mirrors && !embedded.views) throw new Error('extendGallery: a gallery with mirrors needs the photos\' plain and mirrored views');
+  if (embedded.unreadable.length) return extendGallery(gallery, ...readableOnly(photos, embedded));
   const ids = photos.map((p) => p.individualId);
   const paths = photos.map((p) => p.path);
   const h = createHash('sha256').update(gallery.fingerprint);

@@ -128,13 +128,18 @@ export class Identifier {
     const stored = options.recalibrate ? undefined : readStoredThreshold(this.run.dir, settings, options.newShare);
     if (stored) return stored;
     const val = await this.validation();
-    const calibration = calibrateThreshold(val.candidates, val.truths, options.newShare !== undefined ? { targetNewShare: options.newShare } : {});
+    // Photos that could not be read say nothing about the threshold.
+    const unreadable = new Set(val.embedded.unreadable.map((u) => u.index));
+    const candidates = val.candidates.filter((_, i) => !unreadable.has(i));
+    const truths = val.truths.filter((_, i) => !unreadable.has(i));
+    if (truths.length === 0) throw new Error(`none of the run's ${val.truths.length} validation photos in ${this.data.dir}/train_images can be read: no new_individual threshold can be calibrated`);
+    const calibration = calibrateThreshold(candidates, truths, options.newShare !== undefined ? { targetNewShare: options.newShare } : {});
     const record: StoredThreshold = {
       ...calibration,
       settings,
       method: options.newShare !== undefined ? { kind: 'new-share', target: options.newShare } : { kind: 'map5' },
-      images: val.truths.length,
-      newImages: val.truths.filter((t) => t === NEW_INDIVIDUAL).length,
+      images: truths.length,
+      newImages: truths.filter((t) => t === NEW_INDIVIDUAL).length,
     };
     await writeStoredThreshold(this.run.dir, record);
     return record;

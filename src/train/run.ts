@@ -217,7 +217,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   // A photo whose header reads but whose pixels do not decode passes the folder check: it is
   // reported once and left out of its batches, rather than stopping the run.
   const unreadable = new Map<string, string>();
-  const readable = (batches: AsyncIterable<Batch>): AsyncGenerator<Batch> => readableBatches(batches, (m) => log(`data: ${m}`), unreadable);
+  const readable = (batches: AsyncIterable<Batch>, minRows = 1): AsyncGenerator<Batch> => readableBatches(batches, (m) => log(`data: ${m}`), unreadable, minRows);
   const truthOf = (p: string): string | undefined => data.truths.get(p);
 
   await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify({ ...cfg, imageSize }, null, 2));
@@ -252,7 +252,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
       epochs: phase.until,
       initialEpoch: start,
       batchesPerEpoch: trainLoader.length,
-      batches: (epoch, startBatch) => readable(trainLoader.epoch(epoch, startBatch)),
+      batches: (epoch, startBatch) => readable(trainLoader.epoch(epoch, startBatch), 2),
       trainStep: (b) => {
         trainedImages += b.paths.length;
         return task.trainStep(b);
@@ -293,7 +293,7 @@ export async function trainRun(cfg: TrainConfig, options: { resume?: boolean; qu
   const result: RunResult = { runDir, history, final, stopReason, seconds, imagesPerSecond: trainedImages / seconds, parameters, bestEpoch, crops: data.crops };
   await writeFileAtomic(join(runDir, 'result.json'), JSON.stringify({ ...result, final: { logs: final.logs, threshold: final.threshold ?? null, confusion: final.confusion } }, null, 2));
   const leftOut = [
-    ...data.issues.map((i) => ({ what: `${i.file}${i.row !== undefined ? ` line ${i.row}` : ''}`, why: i.message })),
+    ...data.issues.filter((i) => i.file === 'train.csv' || i.file.startsWith('train_images/')).map((i) => ({ what: `${i.file}${i.row !== undefined ? ` line ${i.row}` : ''}`, why: i.message })),
     ...[...unreadable].map(([path, why]) => ({ what: path, why })),
   ];
   await writeRunReport(join(runDir, 'report.html'), { config: { ...cfg, imageSize }, result, labels: data.labels, task: cfg.task, leftOut });

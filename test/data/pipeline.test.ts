@@ -229,6 +229,8 @@ describe('BatchLoader', () => {
     const first = await p.batch([list[0]!], undefined, undefined, true);
     const kept = await readableBatches(new BatchLoader(p, list, { batchSize: 2, skipUnreadable: true }).epoch(0), () => undefined).next();
     assert.deepEqual(kept.value!.data, first.data, 'the readable photo\'s pixels, unchanged');
+    const twice = await readableBatches(new BatchLoader(p, list, { batchSize: 2, skipUnreadable: true }).epoch(0), () => undefined, new Map(), 2).next();
+    assert.deepEqual([...twice.value!.labels['idx']!], [0, 0], 'a batch left with one photo repeats it to reach minRows');
     const allBad = new BatchLoader(p, [list[1]!], { batchSize: 1, skipUnreadable: true });
     await assert.rejects(readableBatches(allBad.epoch(0), () => undefined).next(), /no photo of a batch can be read \(.*cut\.jpg\)/);
   });

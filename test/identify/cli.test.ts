@@ -147,10 +147,11 @@ describe('identify, evaluate, predict, score', () => {
     const damaged = join(work, 'damaged');
     cpSync(data, damaged, { recursive: true });
     const valImages = new Set((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { valImages: string[] }).valImages.map((p) => basename(p)));
-    const galleryPhoto = (await readCsv(join(data, 'train.csv'))).rows.find((r) => !valImages.has(r[0]!))![0]!;
+    const trainRows = (await readCsv(join(data, 'train.csv'))).rows;
+    const [galleryPhoto, nextGalleryPhoto] = trainRows.filter((r) => !valImages.has(r[0]!)).map((r) => r[0]!);
+    const valPhoto = [...valImages][0]!;
     const testPhoto = (await readCsv(join(data, 'test_solution.csv'))).rows[0]![0]!;
-    writeFileSync(join(damaged, 'train_images', galleryPhoto), 'not a photo');
-    writeFileSync(join(damaged, 'test_images', testPhoto), 'not a photo');
+    for (const f of [join('train_images', galleryPhoto!), join('train_images', valPhoto), join('test_images', testPhoto)]) writeFileSync(join(damaged, f), 'not a photo');
     const out = join(work, 'damaged.csv');
     const r = finprint('predict', '--run', run, '--data', damaged, '--rebuild-gallery', '--quiet', '--out', out);
     assert.equal(r.status, 0, r.stderr);
@@ -161,6 +162,19 @@ describe('identify, evaluate, predict, score', () => {
     assert.equal(sub.size, tests.length, 'every test photo answered');
     assert.deepEqual(sub.get(testPhoto), ['new_individual']);
     const s = json<Summary>('evaluate', '--run', run, '--data', damaged, '--split', 'test', '--quiet', '--json');
-    assert.equal(s.gallery.photos, (await readCsv(join(data, 'train.csv'))).rows.length - valImages.size - 1);
+    assert.equal(s.gallery.photos, trainRows.length - valImages.size - 1);
+    rmSync(join(run, 'threshold.json'));
+    const withVal = finprint('evaluate', '--run', run, '--data', damaged, '--split', 'test', '--with-validation', '--quiet', '--json');
+    assert.equal(withVal.status, 0, withVal.stderr);
+    assert.equal((JSON.parse(withVal.stdout) as Summary).gallery.photos, trainRows.length - 2, 'neither unreadable training photo joins the gallery');
+    assert.match(withVal.stderr, /gallery: cannot load .*\(left out of the gallery\)/, 'a cached gallery still says what it left out');
+    // The rows after the dropped one still point at their own photos.
+    type Out = { photos: { individuals: { gallery_photo: string | null; similarity: number | null }[] }[] };
+    const best = json<Out>('identify', '--run', run, '--data', damaged, '--quiet', '--json', join(damaged, 'train_images', nextGalleryPhoto!)).photos[0]!.individuals.find((c) => c.gallery_photo !== null)!;
+    assert.equal(basename(best.gallery_photo!), nextGalleryPhoto);
+    assert.ok(best.similarity! > 0.999);
+    const none = finprint('identify', '--run', run, '--data', damaged, '--quiet', join(damaged, 'test_images', testPhoto));
+    assert.notEqual(none.status, 0);
+    assert.match(none.stderr, /none of the 1 photo\(s\) can be read/);
   });
 });

@@ -34,6 +34,7 @@ export function register(program: Command): void {
       const half = gallery.mirrors ? gallery.ids.length / 2 : Infinity;
       // Unreadable photos were reported when matched; they are left out here.
       const unreadable = new Set(m.embedded.unreadable.map((u) => u.index));
+      if (unreadable.size === m.photos.length) throw new Error(`none of the ${m.photos.length} photo(s) can be read`);
       const results = m.photos.flatMap((p, i) => (unreadable.has(i) ? [] : [{ p, i }])).map(({ p, i }) => {
         const byId = new Map(m.candidates[i]!.map((c) => [c.id, c]));
         const individuals: Ranked[] = predictions[i]!.map((id) => {
