@@ -35,8 +35,9 @@ export async function listPhotos(folder: string): Promise<Photo[]> {
  * Sizes of photos from their headers (no decoding). A photo whose header cannot be read is an
  * error, or, given `skip`, is passed to it and left out of the map.
  */
-export async function photoSizes(photos: readonly Photo[], concurrency = 8, skip?: (message: string) => void): Promise<Map<string, { width: number; height: number }>> {
-  const sizes = await mapPool(photos, concurrency, async (p) => {
+export async function photoSizes(photos: readonly Photo[], skip?: (message: string) => void): Promise<Map<string, { width: number; height: number }>> {
+  // Header reads are light: eight at once.
+  const sizes = await mapPool(photos, 8, async (p) => {
     try {
       return await orientedSize(p.path);
     } catch (err) {
@@ -62,7 +63,7 @@ export interface BoxedFolder {
  */
 export async function boxedPhotos(folder: string, boxFile: string, options: { label?: string; skip?: (message: string) => void } = {}): Promise<BoxedFolder> {
   const listed = await listPhotos(folder);
-  const sizes = await photoSizes(listed, 8, options.skip ?? ((m) => process.stderr.write(`${m} (left out)\n`)));
+  const sizes = await photoSizes(listed, options.skip ?? ((m) => process.stderr.write(`${m} (left out)\n`)));
   const all = listed.filter((p) => sizes.has(p.image));
   const { boxes, problems } = await readBoxFile(boxFile, { sizes, ...(options.label !== undefined ? { label: options.label } : {}) });
   const photos: BoxedPhoto[] = [];

@@ -65,10 +65,10 @@ export async function predictShares(model: CenterNet, pipeline: ImagePipeline, p
   const progress = new Progress({ total: paths.length, label: options.progressLabel ?? 'detect', quiet: options.quiet ?? true });
   const cells = HEAD_CHANNELS.length * model.gridSize * model.gridSize;
   const out: Detection[] = [];
+  const report = options.report ?? ((m: string) => process.stderr.write(`${m}\n`));
   for await (const batch of loader) {
     const values = torch.noGrad(() => torch.tidy(() => model.forward(torch.tensor(batch.data, batch.shape)).toFloat32Array()));
     const unreadable = new Set(batch.unreadable!.map((u) => u.index));
-    const report = options.report ?? ((m: string) => process.stderr.write(`${m}\n`));
     for (const u of batch.unreadable!) report(`detect: ${u.reason} (no box)`);
     for (let i = 0; i < batch.paths.length; i++) out.push(unreadable.has(i) ? NO_BOX : decodePeak(values.subarray(i * cells, (i + 1) * cells), model.gridSize));
     progress.tick(batch.paths.length);

@@ -32,7 +32,7 @@ export async function writePredictedBoxes(detectorDir: string, folders: readonly
   if (photos.length === 0) throw new Error(`crop: no photos (.jpg, .jpeg, .png, .webp) in ${folders.join(', ')}`);
   const detector = await Detector.open(detectorDir);
   // A photo that cannot be read gets no row, so it is used whole.
-  const sizes = await photoSizes(photos, 8, (m) => process.stderr.write(`crop: ${m} (used whole)\n`));
+  const sizes = await photoSizes(photos, (m) => process.stderr.write(`crop: ${m} (used whole)\n`));
   const readable = photos.filter((p) => sizes.has(p.image));
   const found = await detector.detect(readable.map((p) => p.path), { batchSize: options.batchSize ?? 32, concurrency: options.workers ?? 4, quiet: options.quiet ?? false, progressLabel: 'crop' });
   const boxes = new Map<string, BoxRecord>();
