@@ -14,6 +14,15 @@ have_libtorch() {
   [ -f /usr/include/ATen/ATen.h ] || [ -f /usr/local/include/ATen/ATen.h ]
 }
 
+# Same candidates as findTorchPython (src/bench/pytorch_side.ts); find_spec, as importing torch takes seconds.
+have_torch_python() {
+  local py
+  for py in ${FINPRINT_PYTHON:-} /usr/bin/python3 python3; do
+    "$py" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") and u.find_spec("torchvision")))' 2>/dev/null && return 0
+  done
+  return 1
+}
+
 apt_install() {
   if [ "$(id -u)" -ne 0 ]; then
     say "missing Debian packages: $*"
@@ -31,6 +40,15 @@ if ! have_libtorch; then missing+=(libtorch-dev); fi
 # Debian's libtorch calls the system BLAS; the reference BLAS is ~35x slower than OpenBLAS.
 if [ -z "${LIBTORCH:-}" ] && [ -z "$(ls /usr/lib/*-linux-gnu/openblas-*/libblas.so.3 2>/dev/null)" ]; then
   missing+=(libopenblas0-pthread)
+fi
+# PyTorch runs the other side of `finprint bench` and of the tests that compare with it (skipped
+# without it): optional, so installed only by root.
+if ! have_torch_python; then
+  if [ "$(id -u)" -eq 0 ]; then
+    missing+=(python3-torch python3-torchvision)
+  else
+    say "optional: apt-get install python3-torch python3-torchvision, for finprint bench and the tests that compare with PyTorch"
+  fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 

@@ -2,7 +2,7 @@
 // label columns; pixel coordinates, or relative (0..1) ones when told. Bad rows are reported by
 // file and line and skipped.
 import { readCsv, writeCsv } from './csv.js';
-import type { Box } from './image.js';
+import type { Box } from './crop.js';
 
 export interface BoxRecord extends Box {
   score?: number;

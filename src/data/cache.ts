@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
-import type { Box, RawImage, ResolvedResize } from './image.js';
+import { cacheRoot, writeFileAtomic } from '../util/fs.js';
+import type { RawImage, ResolvedResize } from './image.js';
+import type { Box } from './crop.js';
+
+/** The resized-photo cache shared by every run. */
+export function imageCacheDir(): string {
+  return join(cacheRoot(), 'images');
+}
 
 /**
  * Disk cache of decoded, resized photos, so a dataset is decoded once rather than every epoch.

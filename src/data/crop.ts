@@ -4,7 +4,14 @@
 // the edge pixels (a flat colour band would be a pattern no real photo has). Photos without a
 // usable box are used whole, and counted so a run can say how many fell back.
 import { invalidParameterError } from '../util/check.js';
-import type { Box } from './image.js';
+
+/** The animal's box in photo pixels (x0, y0 top left; x1, y1 bottom right). */
+export interface Box {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
 
 /** A window in photo pixels; it may extend past the photo's edges (those parts are padded). */
 export interface CropWindow {

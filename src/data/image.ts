@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { checkInteger, checkNumber, checkOneOf, checkTriple, invalidParameterError } from '../util/check.js';
-import { cropWindow, overhang } from './crop.js';
+import { cropWindow, overhang, type Box } from './crop.js';
 
 /**
  * squash: stretch to the target size. letterbox: fit inside, pad with the background.
@@ -17,13 +17,6 @@ export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
 const KERNELS: Record<Interpolation, keyof sharp.KernelEnum> = { nearest: 'nearest', bilinear: 'linear' as keyof sharp.KernelEnum, bicubic: 'cubic', lanczos: 'lanczos3' };
 
 /** A box in pixels of the (EXIF-oriented) photo. */
-export interface Box {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
-
 export interface ResizeSpec {
   /** Output side, or [height, width]. */
   size: number | readonly [number, number];

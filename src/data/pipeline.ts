@@ -2,7 +2,8 @@ import type { Limiter } from '../util/pool.js';
 import type { Rng } from '../util/random.js';
 import { augment, resolveAugment, type AugmentSpec, type ResolvedAugment } from './augment.js';
 import { ResizeCache } from './cache.js';
-import { checkBox, decodeResized, resolveResize, type Box, type RawImage, type ResizeSpec, type ResolvedResize } from './image.js';
+import { checkBox, decodeResized, resolveResize, type RawImage, type ResizeSpec, type ResolvedResize } from './image.js';
+import type { Box } from './crop.js';
 import { IMAGENET, makeNormalizer, type Normalization } from './normalize.js';
 
 /** One photo to load, with its optional box and integer labels (e.g. species, individual). */

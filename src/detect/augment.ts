@@ -1,7 +1,7 @@
 // Geometric augmentation for detector training, done on the batch tensor so the box can move with
 // the pixels (the image pipeline's augmentations know nothing of boxes): a random zoom onto a
 // window that still holds the whole box, and a horizontal flip. Each photo draws from its own Rng.
-import type { Box } from '../data/image.js';
+import type { Box } from '../data/crop.js';
 import * as torch from '../torch/index.js';
 import type { Rng } from '../util/random.js';
 

@@ -4,7 +4,8 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readBoxFile, type BoxProblem } from '../data/boxes.js';
-import { orientedSize, type Box } from '../data/image.js';
+import { orientedSize } from '../data/image.js';
+import type { Box } from '../data/crop.js';
 import { IMAGE_NAME } from '../data/validate.js';
 import { mapPool } from '../util/pool.js';
 import { Rng } from '../util/random.js';

@@ -1,7 +1,7 @@
 // From the head's output to a box: the strongest heatmap peak is the animal's centre (one animal
 // per photo is the common case), and the distances to the box's sides are read at that cell. The
 // peak's probability is kept as the box's score.
-import type { Box } from '../data/image.js';
+import type { Box } from '../data/crop.js';
 
 export interface Detection extends Box {
   /** The heatmap peak's probability, 0..1. */

@@ -2,11 +2,11 @@
 // prediction path that training validation, `detector eval` and `crop` all use.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { imageCacheDir } from '../data/cache.js';
 import { BatchLoader } from '../data/loader.js';
 import { ImagePipeline } from '../data/pipeline.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import * as torch from '../torch/index.js';
-import { cacheRoot } from '../train/run.js';
 import { Progress } from '../util/progress.js';
 import { decodePeak, type Detection } from './decode.js';
 import type { BoxMetrics } from './metrics.js';
@@ -38,7 +38,7 @@ export function detectorPipeline(info: Pick<DetectorInfo, 'model' | 'mean' | 'st
     mode: 'squash',
     mean: info.mean,
     std: info.std,
-    cacheDir: join(cacheRoot(), 'images'),
+    cacheDir: imageCacheDir(),
     // Colour only: a geometric change must move the box too, so zooms and flips are done on the batch (augment.ts).
     ...(augment ? { augment: { colorJitter: { brightness: 0.3, contrast: 0.3, saturation: 0.3 } } } : {}),
   });

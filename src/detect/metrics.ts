@@ -1,6 +1,6 @@
 // How well predicted boxes match the true ones: mean IoU, and recall at IoU 0.5 and 0.75 (the
 // share of photos whose box overlaps the truth at least that much; one animal per photo).
-import type { Box } from '../data/image.js';
+import type { Box } from '../data/crop.js';
 
 export function iou(a: Box, b: Box): number {
   const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);

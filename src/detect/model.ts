@@ -6,7 +6,7 @@
 // lies there, and the distances from the cell's centre to the box's sides (TTFNet's form of
 // CenterNet's size and offset).
 import { createModel, type Backbone } from '../models/index.js';
-import { ConvNormAct, runSequential } from '../models/layers.js';
+import { ConvNormAct } from '../models/layers.js';
 import * as nn from '../nn/index.js';
 import * as torch from '../torch/index.js';
 import { checkInteger } from '../util/check.js';
@@ -72,11 +72,11 @@ export class CenterNet extends nn.Module {
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
       let y = this.backbone.forwardFeatures(x);
-      for (const stage of this.neck.children()) {
+      for (const stage of this.neck) {
         if (y.shape[3]! < this.gridSize) y = torch.F.interpolate(y, { scaleFactor: 2, mode: 'nearest' });
-        y = stage.forward(y) as torch.Tensor;
+        y = stage.forward(y);
       }
-      return this.head.forward(torch.cat([y, runSequential(x, this.spatial.children())], 1)) as torch.Tensor;
+      return this.head.forward(torch.cat([y, this.spatial.forward(x)], 1));
     });
   }
 }

@@ -4,7 +4,7 @@
 // al. 2019: many regression samples per photo instead of CenterNet's one train far faster).
 // Boxes are shares of the photo's width and height: the detector sees the photo squashed to a
 // square, so shares carry over unchanged.
-import type { Box } from '../data/image.js';
+import type { Box } from '../data/crop.js';
 
 export interface Targets {
   grid: number;

@@ -9,10 +9,10 @@ import type { Sample } from '../data/pipeline.js';
 import { JointHead } from '../models/arcface.js';
 import { globalAvgPool } from '../models/heads.js';
 import * as torch from '../torch/index.js';
-import type { OpenRun } from '../train/load_run.js';
 import { imagesOf } from '../train/tasks.js';
 import { checkInteger } from '../util/check.js';
 import { Progress } from '../util/progress.js';
+import type { TrainedModel } from './model.js';
 
 export interface EmbedOptions {
   /** Average each photo with its horizontal mirror (default: when the run trained with hflip). */
@@ -51,8 +51,8 @@ export interface Embedded {
 export const CLASS_TOP = 10;
 
 /** Width of the run's embedding: the neck's, or the pooled backbone features' for a species run. */
-export function embeddingDim(run: OpenRun): number {
-  const model = run.task.model;
+export function embeddingDim(trained: TrainedModel): number {
+  const model = trained.task.model;
   return model.head instanceof JointHead ? model.head.neck.embeddingDim : model.backbone.featureChannels;
 }
 
@@ -61,8 +61,8 @@ export function embeddingDim(run: OpenRun): number {
  * a softmax over individuals (the seed's) gets its species by adding up the probabilities of each
  * species' individuals: `individualToSpecies` is that one-hot [individuals, species] matrix.
  */
-function forwardViews(run: OpenRun, x: torch.Tensor, individualToSpecies?: torch.Tensor): { embedding: torch.Tensor; species: torch.Tensor; individuals?: torch.Tensor } {
-  const model = run.task.model;
+function forwardViews(trained: TrainedModel, x: torch.Tensor, individualToSpecies?: torch.Tensor): { embedding: torch.Tensor; species: torch.Tensor; individuals?: torch.Tensor } {
+  const model = trained.task.model;
   const features = model.backbone.forwardFeatures(x);
   if (model.head instanceof JointHead) {
     const out = model.head.forward(features);
@@ -73,33 +73,33 @@ function forwardViews(run: OpenRun, x: torch.Tensor, individualToSpecies?: torch
   return individualToSpecies ? { embedding, species: probs.matmul(individualToSpecies), individuals: probs } : { embedding, species: probs };
 }
 
-function oneHotSpecies(run: OpenRun): torch.Tensor | undefined {
-  if (run.info.task !== 'individual-softmax') return undefined;
-  const { individuals, individualSpecies, species } = run.info.labels;
-  if (individualSpecies?.length !== individuals.length) throw new Error(`${run.dir}/run.json has no species for its individuals (labels.individualSpecies): train the run again with this version`);
+function oneHotSpecies(trained: TrainedModel): torch.Tensor | undefined {
+  if (trained.task.name !== 'individual-softmax') return undefined;
+  const { individuals, individualSpecies, species } = trained.task.labels;
+  if (individualSpecies?.length !== individuals.length) throw new Error(`${trained.source} has no species for its individuals (labels.individualSpecies): train the run again with this version`);
   const m = new Float32Array(individuals.length * species.length);
   individualSpecies.forEach((s, i) => (m[i * species.length + s] = 1));
   return torch.tensor(m, [individuals.length, species.length]);
 }
 
 /** Embeds photos in order (the loader keeps it), batched and prefetched. */
-export async function embedPhotos(run: OpenRun, samples: readonly Sample[], options: EmbedOptions = {}): Promise<Embedded> {
+export async function embedPhotos(trained: TrainedModel, samples: readonly Sample[], options: EmbedOptions = {}): Promise<Embedded> {
   // Flip averaging only for runs that trained on mirrored photos: for others a mirror is unlike anything seen.
-  const flip = options.flip ?? run.config.hflip > 0;
+  const flip = options.flip ?? trained.flips;
   const mirror = flip || (options.views ?? false);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 32, 1);
-  const loader = new BatchLoader(run.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4, skipUnreadable: options.skipUnreadable ?? false });
+  const loader = new BatchLoader(trained.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4, skipUnreadable: options.skipUnreadable ?? false });
   const unreadable: Embedded['unreadable'] = [];
   const progress = new Progress({ total: samples.length, label: options.label ?? 'embed', quiet: options.quiet });
-  run.task.model.eval();
+  trained.task.model.eval();
   const n = samples.length;
-  const dim = embeddingDim(run);
-  const nSpecies = run.info.labels.species.length;
+  const dim = embeddingDim(trained);
+  const nSpecies = trained.task.labels.species.length;
   const embedding = new Float32Array(n * dim);
   const species = new Float32Array(n * nSpecies);
   const views = options.views ? { plain: new Float32Array(n * dim), mirrored: new Float32Array(n * dim) } : undefined;
-  const individualToSpecies = oneHotSpecies(run);
-  const k = Math.min(CLASS_TOP, run.info.labels.individuals.length);
+  const individualToSpecies = oneHotSpecies(trained);
+  const k = Math.min(CLASS_TOP, trained.task.labels.individuals.length);
   const classTop = individualToSpecies ? { index: new Int32Array(n * k), prob: new Float32Array(n * k) } : undefined;
   let row = 0;
   try {
@@ -110,7 +110,7 @@ export async function embedPhotos(run: OpenRun, samples: readonly Sample[], opti
         torch.tidy(() => {
           const x = imagesOf(batch);
           // Both views in one pass: in eval mode every row is independent of the others.
-          const out = forwardViews(run, mirror ? torch.cat([x, x.flip(3)]) : x, individualToSpecies);
+          const out = forwardViews(trained, mirror ? torch.cat([x, x.flip(3)]) : x, individualToSpecies);
           const plain = out.embedding.narrow(0, 0, b);
           const mirrored = mirror ? out.embedding.narrow(0, b, b) : plain;
           embedding.set((flip ? torch.F.normalize(plain.add(mirrored)) : plain).toFloat32Array(), row * dim);

@@ -1,18 +1,8 @@
-// The gallery: embeddings of a run's training photos, each labelled with its individual, what new
-// photos are searched against. Embedding tens of thousands of photos takes a while, so it is done
-// once and cached in the run folder (gallery.safetensors), keyed by a fingerprint of the weights
-// file and the photo list: new weights or a changed train.csv rebuild it, nothing else does.
+// The gallery: embeddings of labelled photos, each row tagged with its individual, what new photos
+// are searched against. Built from photos' embeddings; where it is cached is the caller's business
+// (a run folder caches its training photos' gallery, see runs/gallery_cache.ts).
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../io/safetensors.js';
-import * as torch from '../torch/index.js';
-import type { OpenRun } from '../train/load_run.js';
-import { embedPhotos, type EmbedOptions, type Embedded } from './embed.js';
-import { samplesOf, type RunData } from './run_data.js';
-
-export const GALLERY_FILE = 'gallery.safetensors';
-const META_KEY = 'finprint_gallery';
+import type { Embedded } from './embed.js';
 
 export interface Gallery {
   /** Individual of each row. */
@@ -24,78 +14,22 @@ export interface Gallery {
   dim: number;
   /** [rows, dim] unit rows. */
   embedding: Float32Array;
+  /** What the rows depend on (model, photos, views): equal fingerprints, equal galleries. */
   fingerprint: string;
-  /** Read from the run folder rather than computed now. */
+  /** Read from a cache rather than computed now. */
   cached: boolean;
 }
 
-export interface GalleryOptions extends Pick<EmbedOptions, 'batchSize' | 'concurrency' | 'quiet'> {
-  /** Plain and mirrored view of each photo as two rows, instead of their average as one. */
-  mirrors?: boolean;
-  /** Recompute even when the cache matches. */
-  rebuild?: boolean;
-}
-
-interface GalleryMeta {
-  fingerprint: string;
-  mirrors: boolean;
-  images: string[];
-  ids: string[];
-  /** Why each photo left out of the gallery could not be read. */
-  leftOut?: string[];
-}
-
-const reportLeftOut = (reasons: readonly string[]): void => {
-  for (const r of reasons) process.stderr.write(`gallery: ${r} (left out of the gallery)\n`);
-};
-
-/** What the cached embeddings depend on: the weights, the photos and their ids, and how they were embedded. */
-export function galleryFingerprint(run: OpenRun, data: RunData, mirrors: boolean): string {
-  const weights = join(run.dir, 'best.safetensors');
-  const { size, mtimeMs } = statSync(weights);
-  const h = createHash('sha256');
-  h.update(JSON.stringify({ weights: { size, mtimeMs }, mirrors, imageSize: run.info.imageSize, mode: run.info.mode, crops: run.info.crops }));
-  for (const r of data.gallery) h.update(`\n${r.image},${r.individualId}`);
-  return h.digest('hex');
-}
-
 /**
- * The run's gallery: from the cache when it matches, else embedded now and cached. A photo that
- * cannot be read is reported and left out (its rows are not in the gallery).
+ * A gallery of the photos that could be read (their rows: plain views, then mirrored ones with
+ * `mirrors`), and the photos left out.
  */
-export async function openGallery(run: OpenRun, data: RunData, options: GalleryOptions = {}): Promise<Gallery> {
-  if (data.gallery.length === 0) throw new Error(`no gallery: every usable row of ${data.dir}/train.csv is a validation photo of this run`);
-  const mirrors = options.mirrors ?? false;
-  const fingerprint = galleryFingerprint(run, data, mirrors);
-  const file = join(run.dir, GALLERY_FILE);
-  const pathOf = new Map(data.gallery.map((r) => [r.image, r.path]));
-  const rowsOf = <T>(list: T[]): T[] => (mirrors ? [...list, ...list] : list);
-  if (!options.rebuild && existsSync(file)) {
-    const meta = JSON.parse((await readSafetensorsHeader(file)).metadata[META_KEY] ?? '{}') as Partial<GalleryMeta>;
-    if (meta.fingerprint === fingerprint) {
-      const t = (await loadSafetensors(file, { names: ['embedding'] })).get('embedding')!;
-      const embedding = t.toFloat32Array();
-      const dim = t.size(1);
-      t.dispose();
-      reportLeftOut(meta.leftOut ?? []);
-      return { ids: meta.ids!, paths: meta.images!.map((image) => pathOf.get(image)!), mirrors, dim, embedding, fingerprint, cached: true };
-    }
-  }
-  const e = await embedPhotos(run, samplesOf(data, data.gallery), { ...options, views: mirrors, label: 'gallery', skipUnreadable: true });
-  const leftOut = e.unreadable.map((u) => u.reason);
-  reportLeftOut(leftOut);
-  const [kept, readable] = readableOnly(data.gallery, e);
-  if (kept.length === 0) throw new Error(`no gallery: none of the run's ${data.gallery.length} training photos in ${data.dir}/train_images can be read`);
-  const embedding = mirrors ? concat(readable.views!.plain, readable.views!.mirrored) : readable.embedding;
-  const ids = rowsOf(kept.map((r) => r.individualId));
-  const meta: GalleryMeta = { fingerprint, mirrors, images: rowsOf(kept.map((r) => r.image)), ids, ...(leftOut.length ? { leftOut } : {}) };
-  const t = torch.tensor(embedding, [ids.length, e.dim]);
-  try {
-    await saveSafetensors(file, { embedding: t }, { [META_KEY]: JSON.stringify(meta) });
-  } finally {
-    t.dispose();
-  }
-  return { ids, paths: rowsOf(kept.map((r) => r.path)), mirrors, dim: e.dim, embedding, fingerprint, cached: false };
+export function galleryOf<P extends { path: string; individualId: string }>(photos: readonly P[], embedded: Embedded, options: { mirrors: boolean; fingerprint: string }): { gallery: Gallery; kept: P[] } {
+  const [kept, readable] = readableOnly(photos, embedded);
+  const rowsOf = <T>(list: T[]): T[] => (options.mirrors ? [...list, ...list] : list);
+  const embedding = options.mirrors ? concat(readable.views!.plain, readable.views!.mirrored) : readable.embedding;
+  const gallery: Gallery = { ids: rowsOf(kept.map((r) => r.individualId)), paths: rowsOf(kept.map((r) => r.path)), mirrors: options.mirrors, dim: embedded.dim, embedding, fingerprint: options.fingerprint, cached: false };
+  return { gallery, kept };
 }
 
 /** The photos that could be read, with their embeddings. */

@@ -11,10 +11,11 @@
 // on the gallery alone, so that a photo scores the same whatever it is matched with.
 import { JointHead } from '../models/arcface.js';
 import * as torch from '../torch/index.js';
-import type { OpenRun } from '../train/load_run.js';
 import { checkInteger, checkNumber } from '../util/check.js';
 import type { Gallery } from './gallery.js';
-import { searchGallery, type Candidate } from './search.js';
+import type { TrainedModel } from './model.js';
+import type { Candidate } from '../eval/threshold.js';
+import { searchGallery } from './search.js';
 
 export interface MatchOptions {
   /** Weight w of the class-centre cosine (0: gallery only). */
@@ -51,13 +52,13 @@ interface Imprinting {
 }
 
 /** The best individuals for each query row of `queries` ([n, gallery.dim] unit rows), best first. */
-export function matchEmbeddings(run: OpenRun, gallery: Gallery, queries: Float32Array, options: MatchOptions = {}): Candidate[][] {
+export function matchEmbeddings(trained: TrainedModel, gallery: Gallery, queries: Float32Array, options: MatchOptions = {}): Candidate[][] {
   const w = checkNumber('blend', options.blend ?? 0, 0, 1);
   const top = checkInteger('top', options.top ?? 5, 1);
   const blockSize = checkInteger('blockSize', options.blockSize ?? 1024, 1);
-  const head = run.task.model.head;
+  const head = trained.task.model.head;
   if (w > 0 && !(head instanceof JointHead)) {
-    throw new Error(`--blend needs ArcFace class centres, which only identification runs have (this run's task is '${run.info.task}')`);
+    throw new Error(`--blend needs ArcFace class centres, which only identification runs have (this run's task is '${trained.task.name}')`);
   }
   if (queries.length % gallery.dim !== 0) throw new RangeError(`matchEmbeddings: ${queries.length} numbers are not rows of the gallery's ${gallery.dim} dims`);
   const n = queries.length / gallery.dim;
@@ -67,7 +68,7 @@ export function matchEmbeddings(run: OpenRun, gallery: Gallery, queries: Float32
   try {
     const found = searchGallery(q, g, gallery.ids, { topIndividuals: w > 0 ? Math.max(top, BLEND_POOL) : top, blockSize });
     if (w === 0) return found;
-    const classOf = new Map(run.info.labels.individuals.map((id, i) => [id, i]));
+    const classOf = new Map(trained.task.labels.individuals.map((id, i) => [id, i]));
     imprinting = gallery.ids.every((id) => classOf.has(id)) ? undefined : imprint(gallery, g, classOf, head as JointHead);
     return blendCandidates(found, centreCosines(found, q, classOf, head as JointHead, imprinting, blockSize), w, imprinting?.line).map((c) => c.slice(0, top));
   } finally {

@@ -2,17 +2,9 @@
 // query blocks (one matmul + an exact chunked top-k each on the engine), collapsed to the best
 // similarity per individual.
 import * as torch from '../torch/index.js';
+import type { Candidate } from '../eval/threshold.js';
 import { checkInteger } from '../util/check.js';
 import { chunkLength, paddedColumns, rowTopk } from './row_topk.js';
-
-export interface Candidate {
-  /** Individual id. */
-  id: string;
-  /** Best cosine similarity of any of its gallery photos. */
-  score: number;
-  /** Row of that best photo in the gallery. */
-  galleryIndex: number;
-}
 
 export interface SearchOptions {
   /** Gallery neighbours looked at per query; more finds more distinct individuals. */

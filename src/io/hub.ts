@@ -8,10 +8,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { invalidParameterError } from '../util/check.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { cacheRoot, writeFileAtomic } from '../util/fs.js';
 import { Progress } from '../util/progress.js';
 import { readSafetensorsHeader } from './safetensors.js';
 
@@ -27,7 +26,7 @@ export function hubBaseUrl(): string {
 
 /** The weights cache: $FINPRINT_CACHE/weights, by default ~/.cache/finprint/weights. */
 export function weightsCacheDir(): string {
-  return join(process.env.FINPRINT_CACHE || join(homedir(), '.cache', 'finprint'), 'weights');
+  return join(cacheRoot(), 'weights');
 }
 
 /** Where a repository's checkpoint lives in the cache. */

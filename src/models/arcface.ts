@@ -151,7 +151,7 @@ export interface JointLoss {
  * loss = w_id * CE(arcface) + w_species * CE(species). The species task gives every photo a
  * label with many examples, which steadies the embedding while individuals have few.
  */
-export class JointHead extends Module {
+export class JointHead extends Module<[Tensor, Tensor?], JointOutput> {
   readonly neck: EmbeddingNeck;
   readonly individual: ArcFaceHead;
   readonly species: Linear;

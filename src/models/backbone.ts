@@ -1,6 +1,6 @@
 // What every backbone offers, as timm's models do: forwardFeatures, forwardHead({preLogits}),
 // resetClassifier, numFeatures, plus named blocks so "unfreeze the top N blocks" is well defined.
-import { Module, type StateDict } from '../nn/index.js';
+import { Module, type AnyModule, type StateDict } from '../nn/index.js';
 import { tidy, type Tensor } from '../torch/index.js';
 
 /** timm's pretrained_cfg: how the checkpoint expects its input, and where its classifier lives. */
@@ -23,7 +23,7 @@ export interface PretrainedCfg {
 export interface NamedBlock {
   /** The module's state-dict prefix, e.g. 'blocks.3.1' or 'Mixed_6e'. */
   name: string;
-  module: Module;
+  module: AnyModule;
 }
 
 export abstract class Backbone extends Module {

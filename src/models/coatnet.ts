@@ -110,8 +110,8 @@ class MbConvBlock extends nn.Module {
 
   override forward(x: Tensor): Tensor {
     return torch.tidy(() => {
-      const shortcut = this.shortcut.forward(x) as Tensor;
-      const expanded = this.norm1.forward(this.conv1.forward(this.down.forward(this.preNorm.forward(x)) as Tensor));
+      const shortcut = this.shortcut.forward(x);
+      const expanded = this.norm1.forward(this.conv1.forward(this.down.forward(this.preNorm.forward(x))));
       const mixed = this.norm2.forward(this.seEarly.forward(this.conv2.forward(expanded)));
       return this.conv3.forward(mixed).add(shortcut);
     });
@@ -236,7 +236,7 @@ class TransformerBlock2d extends nn.Module {
 
   override forward(x: Tensor): Tensor {
     return torch.tidy(() => {
-      const y = (this.shortcut.forward(x) as Tensor).add(this.attn.forward(this.norm1.forward(x) as Tensor));
+      const y = this.shortcut.forward(x).add(this.attn.forward(this.norm1.forward(x)));
       return y.add(this.mlp.forward(this.norm2.forward(y)));
     });
   }

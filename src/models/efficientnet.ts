@@ -4,7 +4,7 @@
 import * as nn from '../nn/index.js';
 import { F, tidy, type Tensor } from '../torch/index.js';
 import { Backbone, type NamedBlock } from './backbone.js';
-import { activate_, BNAct, createClassifier, dropPath, globalAvgPool, runSequential, symmetricPadding } from './layers.js';
+import { activate_, BNAct, createClassifier, dropPath, globalAvgPool, symmetricPadding } from './layers.js';
 import { registerModel } from './registry.js';
 
 export interface StageConfig {
@@ -73,7 +73,7 @@ abstract class MobileBlock extends nn.Module {
 
   override forward(x: Tensor): Tensor {
     return tidy(() => {
-      const y = runSequential(x, this.layers);
+      const y = nn.runSequential(x, this.layers);
       if (!this.hasSkip) return y;
       // y is the last BN's fresh output (BN's backward does not need it), so add in place.
       const branch = dropPath(y, this.dropPathRate, this.training);
@@ -159,18 +159,18 @@ export class EfficientNet extends Backbone {
     initWeights(this);
   }
 
-  private allBlocks(): [string, nn.Module][] {
-    return this.blocksSeq.namedChildren().flatMap(([s, stage]) => stage.namedChildren().map(([i, b]): [string, nn.Module] => [`blocks.${s}.${i}`, b]));
+  private allBlocks(): [string, nn.AnyModule][] {
+    return this.blocksSeq.namedChildren().flatMap(([s, stage]) => stage.namedChildren().map(([i, b]): [string, nn.AnyModule] => [`blocks.${s}.${i}`, b]));
   }
 
   forwardFeatures(x: Tensor): Tensor {
-    return tidy(() => runSequential(x, [this.conv_stem, this.bn1, ...this.allBlocks().map(([, b]) => b), this.conv_head, this.bn2]));
+    return tidy(() => nn.runSequential(x, [this.conv_stem, this.bn1, this.blocksSeq, this.conv_head, this.bn2]));
   }
 
   forwardHead(x: Tensor, options: { preLogits?: boolean } = {}): Tensor {
     return tidy(() => {
       const pooled = F.dropout(globalAvgPool(x), this.dropRate, this.training);
-      return options.preLogits ? pooled : (this.classifier.forward(pooled) as Tensor);
+      return options.preLogits ? pooled : this.classifier.forward(pooled);
     });
   }
 

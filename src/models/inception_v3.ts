@@ -4,7 +4,7 @@
 import * as nn from '../nn/index.js';
 import { cat, F, tidy, type Tensor } from '../torch/index.js';
 import { Backbone, type NamedBlock } from './backbone.js';
-import { ConvNormAct, createClassifier, globalAvgPool, runSequential } from './layers.js';
+import { ConvNormAct, createClassifier, globalAvgPool } from './layers.js';
 import { registerModel } from './registry.js';
 
 /** Inception's conv: ConvNormAct with padding 0 by default and BN eps 1e-3. */
@@ -45,8 +45,8 @@ class InceptionA extends nn.Module {
       cat(
         [
           c.branch1x1.forward(x),
-          runSequential(x, [c.branch5x5_1, c.branch5x5_2]),
-          runSequential(x, [c.branch3x3dbl_1, c.branch3x3dbl_2, c.branch3x3dbl_3]),
+          nn.runSequential(x, [c.branch5x5_1, c.branch5x5_2]),
+          nn.runSequential(x, [c.branch3x3dbl_1, c.branch3x3dbl_2, c.branch3x3dbl_3]),
           c.branch_pool.forward(avgPool3x3(x)),
         ],
         1,
@@ -71,7 +71,7 @@ class InceptionB extends nn.Module {
 
   override forward(x: Tensor): Tensor {
     const c = this.c;
-    return tidy(() => cat([c.branch3x3.forward(x), runSequential(x, [c.branch3x3dbl_1, c.branch3x3dbl_2, c.branch3x3dbl_3]), maxPool3x3s2(x)], 1));
+    return tidy(() => cat([c.branch3x3.forward(x), nn.runSequential(x, [c.branch3x3dbl_1, c.branch3x3dbl_2, c.branch3x3dbl_3]), maxPool3x3s2(x)], 1));
   }
 }
 
@@ -103,8 +103,8 @@ class InceptionC extends nn.Module {
       cat(
         [
           c.branch1x1.forward(x),
-          runSequential(x, [c.branch7x7_1, c.branch7x7_2, c.branch7x7_3]),
-          runSequential(x, [c.branch7x7dbl_1, c.branch7x7dbl_2, c.branch7x7dbl_3, c.branch7x7dbl_4, c.branch7x7dbl_5]),
+          nn.runSequential(x, [c.branch7x7_1, c.branch7x7_2, c.branch7x7_3]),
+          nn.runSequential(x, [c.branch7x7dbl_1, c.branch7x7dbl_2, c.branch7x7dbl_3, c.branch7x7dbl_4, c.branch7x7dbl_5]),
           c.branch_pool.forward(avgPool3x3(x)),
         ],
         1,
@@ -134,8 +134,8 @@ class InceptionD extends nn.Module {
     return tidy(() =>
       cat(
         [
-          runSequential(x, [c.branch3x3_1, c.branch3x3_2]),
-          runSequential(x, [c.branch7x7x3_1, c.branch7x7x3_2, c.branch7x7x3_3, c.branch7x7x3_4]),
+          nn.runSequential(x, [c.branch3x3_1, c.branch3x3_2]),
+          nn.runSequential(x, [c.branch7x7x3_1, c.branch7x7x3_2, c.branch7x7x3_3, c.branch7x7x3_4]),
           maxPool3x3s2(x),
         ],
         1,
@@ -167,7 +167,7 @@ class InceptionE extends nn.Module {
     const c = this.c;
     return tidy(() => {
       const b3 = c.branch3x3_1.forward(x);
-      const bd = runSequential(x, [c.branch3x3dbl_1, c.branch3x3dbl_2]);
+      const bd = nn.runSequential(x, [c.branch3x3dbl_1, c.branch3x3dbl_2]);
       return cat(
         [
           c.branch1x1.forward(x),
@@ -226,13 +226,13 @@ export class InceptionV3 extends Backbone {
   }
 
   forwardFeatures(x: Tensor): Tensor {
-    return tidy(() => runSequential(x, this.body));
+    return tidy(() => nn.runSequential(x, this.body));
   }
 
   forwardHead(x: Tensor, options: { preLogits?: boolean } = {}): Tensor {
     return tidy(() => {
       const pooled = F.dropout(globalAvgPool(x), this.dropRate, this.training);
-      return options.preLogits ? pooled : (this.fc.forward(pooled) as Tensor);
+      return options.preLogits ? pooled : this.fc.forward(pooled);
     });
   }
 

@@ -89,22 +89,7 @@ export class ConvNormAct extends nn.Module {
   }
 }
 
-// ---- running blocks ----
-
-/**
- * Feeds x through the modules in order, freeing each intermediate once the next module has used
- * it (autograd keeps whatever backward needs), so inference holds about one block's activations
- * rather than the whole network's. x itself is left to the caller.
- */
-export function runSequential(x: Tensor, modules: Iterable<nn.Module>): Tensor {
-  let y = x;
-  for (const m of modules) {
-    const next = m.forward(y) as Tensor;
-    if (y !== x && next !== y) y.dispose();
-    y = next;
-  }
-  return y;
-}
+// ---- stochastic depth ----
 
 /**
  * Stochastic depth (timm's drop_path): in training, zeroes a whole residual branch per sample with
@@ -169,7 +154,7 @@ export class ClassifierHead extends nn.Module {
     const pooled = this.useConv ? F.adaptiveAvgPool2d(x, 1) : globalAvgPool(x);
     const dropped = F.dropout(pooled, this.dropRate, this.training);
     if (options.preLogits) return this.useConv ? dropped.flatten(1) : dropped;
-    const logits = this.fcModule.forward(dropped) as Tensor;
+    const logits = this.fcModule.forward(dropped);
     return this.useConv ? logits.flatten(1) : logits;
   }
 }

@@ -276,7 +276,7 @@ class LevitStage extends nn.Module {
   }
 
   override forward(x: Tensor): Tensor {
-    return torch.tidy(() => this.blocks.forward(this.downsample.forward(x) as Tensor));
+    return torch.tidy(() => this.blocks.forward(this.downsample.forward(x)));
   }
 }
 
@@ -336,7 +336,7 @@ export class Levit extends Backbone {
     return torch.tidy(() => {
       const pooled = x.mean(1);
       if (options.preLogits) return pooled;
-      return (this.head.forward(pooled) as Tensor).add(this.headDist.forward(pooled) as Tensor).div(2);
+      return this.head.forward(pooled).add(this.headDist.forward(pooled)).div(2);
     });
   }
 

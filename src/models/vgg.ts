@@ -5,7 +5,7 @@
 import * as nn from '../nn/index.js';
 import { F, tidy, type Tensor } from '../torch/index.js';
 import { Backbone, type NamedBlock, type PretrainedCfg } from './backbone.js';
-import { activate_, ClassifierHead, InPlaceAct, runSequential } from './layers.js';
+import { activate_, ClassifierHead, InPlaceAct } from './layers.js';
 import { registerModel } from './registry.js';
 
 export interface VggConfig {
@@ -81,7 +81,7 @@ export class VGG extends Backbone {
   }
 
   forwardFeatures(x: Tensor): Tensor {
-    return tidy(() => runSequential(x, this.features));
+    return tidy(() => this.features.forward(x));
   }
 
   forwardHead(x: Tensor, options: { preLogits?: boolean } = {}): Tensor {

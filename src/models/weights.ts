@@ -2,7 +2,7 @@
 // dtype, the family's checkpoint filter (torchvision names -> timm names), and the classifier left
 // out when it is not wanted or does not fit the model's number of classes.
 import { loadSafetensors } from '../io/safetensors.js';
-import type { Module, StateDict } from '../nn/index.js';
+import type { AnyModule, StateDict } from '../nn/index.js';
 import type { Tensor } from '../torch/index.js';
 import { invalidParameterError } from '../util/check.js';
 import { Backbone } from './backbone.js';
@@ -42,7 +42,7 @@ export interface LoadWeightsReport {
  * unexpected or mis-shaped key outside the ignored head prefixes fails, listing them all, before
  * anything is copied.
  */
-export async function loadWeights(model: Module, file: string, options: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
+export async function loadWeights(model: AnyModule, file: string, options: LoadWeightsOptions = {}): Promise<LoadWeightsReport> {
   if (typeof file !== 'string' || file === '') throw invalidParameterError('file', 'a path to a .safetensors file', file);
   const classifier = checkPrefixes('classifier', options.classifier ?? []);
   const named = Array.isArray(options.ignoreHead) ? checkPrefixes('ignoreHead', options.ignoreHead) : [];
@@ -70,7 +70,7 @@ function underPrefix(sd: StateDict, prefix: string, file: string): StateDict {
   return out;
 }
 
-function load(model: Module, file: string, sd: StateDict, own: StateDict, ignore: string[]): LoadWeightsReport {
+function load(model: AnyModule, file: string, sd: StateDict, own: StateDict, ignore: string[]): LoadWeightsReport {
   const under = underAny(ignore);
   const source: StateDict = new Map([...sd].filter(([k]) => !under(k)));
   // The model's own tensors stand in for its ignored keys, so loadStateDict's strict check (which

@@ -1,10 +1,29 @@
 // Containers, as torch.nn: ModuleList and ModuleDict hold modules so their parameters are
 // registered (names `0`, `1`, ... and the dict's keys); Sequential is a list that also chains them.
 import type { Tensor } from '../torch/index.js';
-import { Module } from './module.js';
+import { Module, type AnyModule } from './module.js';
 
-/** A list of modules, registered as `0`, `1`, ...; iterate it in the owner's forward. */
-export class ModuleList<M extends Module = Module> extends Module implements Iterable<M> {
+/**
+ * Feeds x through the modules in order, freeing each intermediate once the next module has used
+ * it (autograd keeps whatever backward needs), so inference holds about one block's activations
+ * rather than the whole network's. x itself is left to the caller. Sequential.forward runs this;
+ * call it directly to chain modules registered under their own names (timm's branch layouts).
+ */
+export function runSequential(x: Tensor, modules: Iterable<Module>): Tensor {
+  let y = x;
+  for (const m of modules) {
+    const next = m.forward(y);
+    if (y !== x && next !== y) y.dispose();
+    y = next;
+  }
+  return y;
+}
+
+/**
+ * A list of modules, registered as `0`, `1`, ...; iterate it in the owner's forward. Its forward
+ * is typed loosely (unknown in and out) only so that Sequential can narrow it.
+ */
+export class ModuleList<M extends AnyModule = AnyModule> extends Module<unknown[], unknown> implements Iterable<M> {
   constructor(modules: Iterable<M> = []) {
     super();
     for (const m of modules) this.append(m);
@@ -36,8 +55,8 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   }
 }
 
-/** Runs its children in order, each on the previous one's output. */
-export class Sequential extends ModuleList {
+/** Runs its children in order, each on the previous one's output, freeing the intermediates (runSequential). */
+export class Sequential extends ModuleList<Module> {
   constructor(...modules: Module[]);
   /** Children named by the record's keys (PyTorch's Sequential(OrderedDict(...))). */
   constructor(named: Record<string, Module>);
@@ -49,13 +68,12 @@ export class Sequential extends ModuleList {
   }
 
   override forward(x: Tensor): Tensor {
-    for (const m of this) x = m.forward(x) as Tensor;
-    return x;
+    return runSequential(x, this);
   }
 }
 
 /** Modules by key, in insertion order. */
-export class ModuleDict<M extends Module = Module> extends Module {
+export class ModuleDict<M extends AnyModule = AnyModule> extends Module<unknown[], never> {
   constructor(modules: Record<string, M> = {}) {
     super();
     for (const [k, m] of Object.entries(modules)) this.set(k, m);
@@ -84,7 +102,7 @@ export class ModuleDict<M extends Module = Module> extends Module {
     return this.namedChildren() as [string, M][];
   }
 
-  override forward(..._args: unknown[]): unknown {
+  override forward(..._args: unknown[]): never {
     throw new Error('ModuleDict has no forward: look modules up in the owning module');
   }
 }

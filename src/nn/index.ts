@@ -1,6 +1,6 @@
 // Neural-network building blocks, as torch.nn: `import * as nn from '../nn/index.js'`.
-export { Module, type LoadStateDictResult, type StateDict } from './module.js';
-export { ModuleList, ModuleDict, Sequential } from './container.js';
+export { Module, type AnyModule, type LoadStateDictResult, type StateDict } from './module.js';
+export { ModuleList, ModuleDict, Sequential, runSequential } from './container.js';
 export { Identity, Linear } from './linear.js';
 export { Conv2d, type Conv2dOptions } from './conv.js';
 export { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from './batchnorm.js';

@@ -2,7 +2,7 @@
 // registered under names, in order, so state-dict keys come out exactly as PyTorch/timm write them
 // (`blocks.0.conv.weight`, `bn.running_mean`, `bn.num_batches_tracked`).
 import { isFloating, keep, noGrad, tidy, type DType, type Tensor } from '../torch/index.js';
-import { dtypeCode } from '../torch/dtype.js';
+import { isDType } from '../torch/dtype.js';
 import { callRaw } from '../torch/ops.js';
 
 export interface LoadStateDictResult {
@@ -16,16 +16,21 @@ export interface LoadStateDictResult {
 
 export type StateDict = Map<string, Tensor>;
 
-export abstract class Module {
+/**
+ * A module whose forward takes `In` and returns `Out`; the default is a layer from one tensor to
+ * one tensor, so a field typed `Module` can be called without casts. Heads with extra inputs or
+ * structured outputs say so, e.g. `Module<[Tensor, Tensor?], JointOutput>`.
+ */
+export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Train mode (true) or eval mode (false); set with train()/eval(), which recurse. */
   training = true;
   // Maps keep insertion order, which is the state-dict order.
   private readonly ownParams = new Map<string, Tensor>();
   private readonly ownBuffers = new Map<string, Tensor>();
   private readonly nonPersistent = new Set<string>();
-  private readonly ownModules = new Map<string, Module>();
+  private readonly ownModules = new Map<string, AnyModule>();
 
-  abstract forward(...args: unknown[]): unknown;
+  abstract forward(...args: In): Out;
 
   // ---- registration ----
 
@@ -47,7 +52,7 @@ export abstract class Module {
     return t;
   }
 
-  registerModule<M extends Module>(name: string, m: M): M {
+  registerModule<M extends AnyModule>(name: string, m: M): M {
     this.checkName(name, this.ownModules);
     this.ownModules.set(name, m);
     return m;
@@ -69,10 +74,10 @@ export abstract class Module {
   // ---- traversal (PyTorch order: self first, then children depth first) ----
 
   /** [qualified name, module] pairs including this module as '' (each module once). */
-  namedModules(prefix = ''): [string, Module][] {
-    const out: [string, Module][] = [];
-    const seen = new Set<Module>();
-    const visit = (m: Module, p: string): void => {
+  namedModules(prefix = ''): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [];
+    const seen = new Set<AnyModule>();
+    const visit = (m: AnyModule, p: string): void => {
       if (seen.has(m)) return;
       seen.add(m);
       out.push([p, m]);
@@ -82,11 +87,11 @@ export abstract class Module {
     return out;
   }
 
-  namedChildren(): [string, Module][] {
+  namedChildren(): [string, AnyModule][] {
     return [...this.ownModules];
   }
 
-  children(): Module[] {
+  children(): AnyModule[] {
     return [...this.ownModules.values()];
   }
 
@@ -108,10 +113,10 @@ export abstract class Module {
     return this.namedBuffers().map(([, t]) => t);
   }
 
-  private namedMembers(of: (m: Module) => Map<string, Tensor>, recurse: boolean): [string, Tensor][] {
+  private namedMembers(of: (m: AnyModule) => Map<string, Tensor>, recurse: boolean): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
-    for (const [p, m] of recurse ? this.namedModules() : [['', this] as [string, Module]]) {
+    for (const [p, m] of recurse ? this.namedModules() : [['', this] as [string, AnyModule]]) {
       for (const [n, t] of of(m)) {
         if (seen.has(t)) continue;
         seen.add(t);
@@ -130,7 +135,7 @@ export abstract class Module {
    */
   stateDict(): StateDict {
     const out: StateDict = new Map();
-    const visit = (m: Module, p: string): void => {
+    const visit = (m: AnyModule, p: string): void => {
       for (const [n, t] of m.ownParams) out.set(p + n, t);
       for (const [n, t] of m.ownBuffers) if (!m.nonPersistent.has(n)) out.set(p + n, t);
       for (const [n, c] of m.ownModules) visit(c, `${p}${n}.`);
@@ -184,16 +189,21 @@ export abstract class Module {
     return undefined;
   }
 
-  private ownerOf(key: string): Module {
-    let m: Module = this;
+  private ownerOf(key: string): AnyModule {
+    let m: AnyModule = this;
     for (const part of key.split('.').slice(0, -1)) m = m.ownModules.get(part)!;
     return m;
   }
 
   // ---- modes and bulk operations ----
 
+  /**
+   * Sets this module's mode, then calls each child's train(mode), as PyTorch does: a module that
+   * overrides train() (e.g. to keep frozen BatchNorms in eval) is obeyed however deep it sits.
+   */
   train(mode = true): this {
-    for (const [, m] of this.namedModules()) m.training = mode;
+    this.training = mode;
+    for (const c of this.ownModules.values()) c.train(mode);
     return this;
   }
 
@@ -208,7 +218,7 @@ export abstract class Module {
   }
 
   /** Calls fn on every child (recursively), then on this module, as PyTorch's apply. */
-  apply(fn: (m: Module) => void): this {
+  apply(fn: (m: AnyModule) => void): this {
     for (const c of this.ownModules.values()) c.apply(fn);
     fn(this);
     return this;
@@ -225,11 +235,11 @@ export abstract class Module {
    * by fields and optimizers stay valid. Gradients are converted too.
    */
   to(target: DType | string): this {
-    const isDType = isDTypeName(target);
+    const toDType = isDType(target);
     noGrad(() =>
       tidy(() => {
         for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) {
-          if (isDType && !isFloating(t.dtype)) continue;
+          if (toDType && !isFloating(t.dtype)) continue;
           callRaw('aten::set_data', [t, t.detach().to(target)]);
           const g = t.grad;
           if (g) t.grad = g.to(target);
@@ -245,14 +255,11 @@ export abstract class Module {
   }
 }
 
-function isDTypeName(s: string): s is DType {
-  try {
-    dtypeCode(s as DType);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/**
+ * Any module, whatever its forward's types: the element type of child lists and traversals. Its
+ * forward is callable with anything and returns unknown; narrow the module to call it usefully.
+ */
+export type AnyModule = Module<unknown[], unknown>;
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);

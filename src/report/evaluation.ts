@@ -1,6 +1,6 @@
 // evaluation.html of a run: the headline metrics, the new_individual threshold curve it was
 // chosen from, MAP@5 per species, known vs new recall and the species confusion matrix.
-import type { Evaluation } from '../identify/evaluate.js';
+import type { Evaluation } from '../eval/summary.js';
 import { writePage, type Section } from './html.js';
 import { thresholdChart } from './training.js';
 

@@ -3,7 +3,8 @@
 // catalogues are curated. Thumbnails are inlined, so the page is one file that can be mailed.
 import { basename } from 'node:path';
 import sharp from 'sharp';
-import { orientedSize, type Box } from '../data/image.js';
+import { orientedSize } from '../data/image.js';
+import type { Box } from '../data/crop.js';
 import { writePage, type Section } from './html.js';
 
 export interface PhotoMatches {

@@ -1,7 +1,8 @@
 // report.html of a training run: learning curves, learning rate, species confusion matrix,
 // the new_individual threshold curve, the resolved config and timing.
-import type { Labels } from '../train/tasks.js';
-import type { RunResult } from '../train/run.js';
+import type { CropCounts } from '../data/crop.js';
+import type { Logs } from '../train/callbacks/index.js';
+import type { Evaluation, Labels } from '../train/tasks.js';
 import { writePage, type Block, type Section } from './html.js';
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4d7c0f', '#be185d'];
@@ -38,9 +39,22 @@ export function thresholdChart(curve: readonly { threshold: number; map5: number
   };
 }
 
+/** What the page shows of a finished training run (a run's result.json holds the same fields). */
+export interface ReportedRun {
+  runDir: string;
+  history: Logs[];
+  final: Evaluation;
+  stopReason: string | undefined;
+  seconds: number;
+  imagesPerSecond: number;
+  parameters: { total: number };
+  bestEpoch: number;
+  crops: { train: CropCounts; val: CropCounts } | null;
+}
+
 export interface RunReportInput {
   config: Record<string, unknown>;
-  result: RunResult;
+  result: ReportedRun;
   labels: Labels;
   task: string;
   /** Rows and photos left out of training (folder check, or pixels that did not decode), and why. */

@@ -1,7 +1,6 @@
-// Element types, named as PyTorch names them, and their c10::ScalarType codes.
-export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
-
-const codes: Record<DType, number> = {
+// Element types, named as PyTorch names them, and their c10::ScalarType codes. This table is the
+// one list of dtypes: the DType union, name checks and code lookups all come from it.
+const codes = {
   uint8: 0,
   int8: 1,
   int16: 2,
@@ -12,13 +11,20 @@ const codes: Record<DType, number> = {
   float64: 7,
   bool: 11,
   bfloat16: 15,
-};
+} as const;
+
+export type DType = keyof typeof codes;
+
 const names = new Map<number, DType>(Object.entries(codes).map(([k, v]) => [v, k as DType]));
 
+/** Whether s names a dtype (e.g. to tell a dtype from a device in `to(target)`). */
+export function isDType(s: string): s is DType {
+  return Object.hasOwn(codes, s);
+}
+
 export function dtypeCode(dtype: DType): number {
-  const code = codes[dtype];
-  if (code === undefined) throw new TypeError(`dtype: expected one of ${Object.keys(codes).join(', ')}, got ${String(dtype)}`);
-  return code;
+  if (!isDType(dtype)) throw new TypeError(`dtype: expected one of ${Object.keys(codes).join(', ')}, got ${String(dtype)}`);
+  return codes[dtype];
 }
 
 export function dtypeName(code: number): DType {

@@ -1,7 +1,7 @@
 // The Tensor type: a typed, validated view over one libtorch tensor, with PyTorch's method names.
 import { callRaw } from './ops.js';
 import { native, type NativeHandle } from './native.js';
-import { dtypeCode, dtypeName, viewBytes, type DType, type TypedArray } from './dtype.js';
+import { dtypeCode, dtypeName, isDType, viewBytes, type DType, type TypedArray } from './dtype.js';
 import { keep, track } from './scope.js';
 
 export type Shape = readonly number[];
@@ -435,10 +435,6 @@ export class Tensor {
   uniform_(from = 0, to = 1): this {
     return inPlace(this, 'aten::uniform_', from, to);
   }
-}
-
-function isDType(s: string): s is DType {
-  return ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool'].includes(s);
 }
 
 /** Calls an op that returns one tensor. */

@@ -2,6 +2,7 @@
 // It is written into the run folder so the run can be repeated.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { AugmentSpec } from '../data/augment.js';
 import { checkInteger, checkNumber, checkOneOf } from '../util/check.js';
 import { TASKS, type TaskName } from './tasks.js';
 import type { TrainableBlocks } from './transfer.js';
@@ -39,6 +40,8 @@ export interface TrainConfig {
   labelSmoothing: number;
   /** Probability of mirroring a training photo; 0 where the side an animal is seen from matters (then no flip at test time either). */
   hflip: number;
+  /** The training photos' random affine move and colour jitter (the mirror is `hflip`). */
+  augment: Pick<AugmentSpec, 'affine' | 'colorJitter'>;
   crops?: string;
   out: string;
   seed: number;
@@ -69,6 +72,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'data' | 'backbone' | 'out'> = {
   schedule: 'cosine',
   labelSmoothing: 0,
   hflip: 0.5,
+  augment: { affine: { degrees: 10, translate: 0.05, scale: [0.9, 1.1] }, colorJitter: { brightness: 0.2, contrast: 0.2, saturation: 0.2 } },
   seed: 0,
   valFraction: 0.2,
   newFraction: 0.2,
@@ -84,6 +88,21 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'data' | 'backbone' | 'out'> = {
     terminateOnNaN: true,
   },
 };
+
+/**
+ * The recipe's choices that are not options of their own: the patience a callback gets when a
+ * config switches it on without one, SGD's momentum, the cosine schedule's warm-up and the step
+ * schedule's drops.
+ */
+export const RECIPE = {
+  earlyStoppingPatience: 3,
+  reduceLrPatience: 2,
+  sgd: { momentum: 0.9, nesterov: true },
+  /** Share of the phase's steps spent warming up (at most one epoch). */
+  warmupShare: 0.05,
+  /** The step schedule divides the learning rate by 10 three times a phase. */
+  step: { drops: 3, gamma: 0.1 },
+} as const;
 
 /** A YAML or JSON config file as an object (validated when merged). */
 export function readConfigFile(path: string): Partial<TrainConfig> {

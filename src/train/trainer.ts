@@ -2,7 +2,7 @@
 // validation after each epoch, and exact resume from a checkpoint (also mid-epoch).
 import { saveSafetensors } from '../io/safetensors.js';
 import { CheckpointSlot, type CheckpointContent } from '../io/checkpoint.js';
-import type { Module } from '../nn/index.js';
+import type { AnyModule } from '../nn/index.js';
 import type { LRScheduler, Optimizer, OptimizerStateDict, LRSchedulerState } from '../optim/index.js';
 import * as torch from '../torch/index.js';
 import { Progress } from '../util/progress.js';
@@ -16,7 +16,7 @@ export interface StepResult {
 
 export interface TrainerOptions<B> {
   /** Everything whose weights are trained and checkpointed (backbone and heads). */
-  model: Module;
+  model: AnyModule;
   optimizer: Optimizer;
   scheduler?: LRScheduler;
   /** Whether the scheduler steps after every batch or every epoch. */
@@ -34,8 +34,6 @@ export interface TrainerOptions<B> {
   validate?(epoch: number): Promise<Logs>;
   callbacks?: Callback[];
   runDir: string;
-  /** Puts the model in train mode (and frozen parts back in eval: see transfer.ts). */
-  setTrainMode?(): void;
   /** Extra JSON stored in checkpoints (e.g. which phase is running). */
   checkpointInfo?: Record<string, unknown>;
   /** A checkpoint to continue from. */
@@ -88,7 +86,6 @@ export class Trainer<B> {
       stopReason: undefined,
       getLrs: () => optimizer.getLr(),
       scaleLr: (factor) => (scheduler ? scheduler.scaleLr(factor) : optimizer.setLr(optimizer.getLr().map((lr) => lr * factor))),
-      snapshotWeights: () => new Map([...model.stateDict()].map(([k, t]) => [k, t.clone().keep()])),
       restoreWeights: (w) => void model.loadStateDict(w),
       saveWeights: (path) => saveSafetensors(path, model.stateDict()),
       requestResumeCheckpoint: () => void (this.checkpointRequested = true),
@@ -157,7 +154,7 @@ export class Trainer<B> {
       const progress = new Progress({ total: batchesPerEpoch - this.position.batch, label: `${this.opts.label ?? 'train'} epoch ${epoch + 1}/${epochs}`, quiet: this.opts.quiet ?? false });
       const started = performance.now();
       for await (const batch of this.opts.batches(epoch, this.position.batch)) {
-        (this.opts.setTrainMode ?? (() => this.opts.model.train()))();
+        this.opts.model.train(); // a TransferModel's train() keeps its frozen parts in eval
         optimizer.zeroGrad();
         const logs = torch.tidy(() => {
           const r = this.opts.trainStep(batch);

@@ -5,11 +5,12 @@
 // The freeze has two halves. requiresGrad=false stops gradients and updates; it is set once by
 // applyFreeze. But Module.train() puts every BatchNorm back into train mode, where the forward
 // pass itself rewrites the running statistics; so frozen BatchNorm layers must be put back in eval
-// mode after each train() call. TransferModel does that in its train() override, so a trainer just
-// calls model.train() / model.eval(). Code that holds a bare backbone calls
+// mode after each train() call. TransferModel does that in its train() override, which runs
+// whenever it or any module holding it is put in train mode (train() recurses through children's
+// train(), as in PyTorch). Code that holds a bare backbone calls
 // `backbone.train(); applyFreeze(backbone, n)` instead.
 import type { Backbone } from '../models/backbone.js';
-import { Module } from '../nn/index.js';
+import { Module, type AnyModule } from '../nn/index.js';
 import { isFloating, tidy, type Tensor } from '../torch/index.js';
 import { checkNumber } from '../util/check.js';
 
@@ -30,11 +31,11 @@ export interface FreezeSummary {
  * Levels below blocks.length - N freeze: so the top N blocks train together with everything above
  * them and what leads into them; N = blocks.length (stem included) is the same as 'all'.
  */
-export function frozenModules(backbone: Backbone, trainable: TrainableBlocks): Set<Module> {
+export function frozenModules(backbone: Backbone, trainable: TrainableBlocks): Set<AnyModule> {
   const blocks = backbone.blocks();
   const cut = trainable === 'all' ? -Infinity : blocks.length - checkTrainable(trainable, blocks.map((b) => b.name));
   const blockOf = (name: string): number => blocks.findIndex((b) => name === b.name || name.startsWith(`${b.name}.`));
-  const frozen = new Set<Module>();
+  const frozen = new Set<AnyModule>();
   let next = blocks.length - 1;
   // Walking the pre-order backwards, the last block seen is the next one after the current module.
   for (const [name, m] of backbone.namedModules().reverse()) {
@@ -53,7 +54,7 @@ function checkTrainable(n: unknown, names: string[]): number {
 }
 
 /** BatchNorm-like: any module that keeps running statistics (also family-specific BN variants). */
-function hasRunningStats(m: Module): boolean {
+function hasRunningStats(m: AnyModule): boolean {
   return m.namedBuffers({ recurse: false }).some(([n]) => n === 'running_mean');
 }
 
@@ -76,13 +77,15 @@ export function applyFreeze(backbone: Backbone, trainable: TrainableBlocks): Fre
   return { trainableBlocks, frozenBatchNorms };
 }
 
+/** What TransferModel.forward takes after the images: the head's inputs after the features. */
+type HeadExtras<H extends AnyModule> = Parameters<H['forward']> extends [unknown, ...infer Rest] ? Rest : unknown[];
+
 /**
  * A backbone and a head (DenseHead, JointHead, ...) as one model: forward(x, ...rest) is
  * head.forward(backbone.forwardFeatures(x), ...rest). It owns the freeze policy, and its train()
- * keeps the frozen BatchNorm layers in eval mode. Call train()/eval() on this model itself: a
- * parent module's train() sets its children's flags directly and would bypass the override.
+ * keeps the frozen BatchNorm layers in eval mode.
  */
-export class TransferModel<H extends Module = Module, B extends Backbone = Backbone> extends Module {
+export class TransferModel<H extends AnyModule = AnyModule, B extends Backbone = Backbone> extends Module<[Tensor, ...HeadExtras<H>], ReturnType<H['forward']>> {
   readonly backbone: B;
   readonly head: H;
   private trainable: TrainableBlocks;
@@ -115,7 +118,7 @@ export class TransferModel<H extends Module = Module, B extends Backbone = Backb
     return this;
   }
 
-  override forward(x: Tensor, ...rest: unknown[]): ReturnType<H['forward']> {
+  override forward(x: Tensor, ...rest: HeadExtras<H>): ReturnType<H['forward']> {
     return tidy(() => this.head.forward(this.backbone.forwardFeatures(x), ...rest)) as ReturnType<H['forward']>;
   }
 }
@@ -132,10 +135,10 @@ export interface ParamGroupOptions {
  * lr * headLrMult. Frozen parameters are left out, and so is a group with none left (a fully frozen
  * backbone): rebuild the groups, or addParamGroup, when the freeze changes.
  */
-export function paramGroups(model: { backbone: Module; head: Module }, options: ParamGroupOptions): { params: Tensor[]; lr: number }[] {
+export function paramGroups(model: { backbone: AnyModule; head: AnyModule }, options: ParamGroupOptions): { params: Tensor[]; lr: number }[] {
   const lr = checkNumber('lr', options.lr, 0);
   const headLr = lr * checkNumber('headLrMult', options.headLrMult ?? 1, 0);
-  const trainable = (m: Module): Tensor[] => m.parameters().filter((p) => p.requiresGrad);
+  const trainable = (m: AnyModule): Tensor[] => m.parameters().filter((p) => p.requiresGrad);
   const groups = [
     { params: trainable(model.backbone), lr },
     { params: trainable(model.head), lr: headLr },
@@ -157,7 +160,7 @@ export interface ParameterCounts {
  * weights. BatchNorm's int64 num_batches_tracked is left out (Keras has no such weight), and so are
  * non-persistent buffers (derived index tables). total = trainable + nonTrainable.
  */
-export function countParameters(model: Module): ParameterCounts {
+export function countParameters(model: AnyModule): ParameterCounts {
   let trainable = 0;
   let frozen = 0;
   for (const p of model.parameters()) {

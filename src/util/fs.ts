@@ -2,6 +2,7 @@
 // partial one, so a crash or a full disk mid-write leaves the previous file (a checkpoint, a
 // report, a submission) intact.
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -46,4 +47,9 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // the file is complete either way; only durability across a power cut is weaker
   }
+}
+
+/** Where finprint caches between runs (resized photos, downloaded weights): FINPRINT_CACHE, else ~/.cache/finprint. */
+export function cacheRoot(): string {
+  return process.env.FINPRINT_CACHE || join(homedir(), '.cache', 'finprint');
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { blendCandidates, fitLine, imprintCentres, type CentreCosine } from '../../src/identify/match.js';
-import type { Candidate } from '../../src/identify/search.js';
+import type { Candidate } from '../../src/eval/threshold.js';
 
 const unit = (v: number[]): number[] => {
   const n = Math.hypot(...v);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as nn from '../../src/nn/index.js';
-import { BNAct, ClassifierHead, ConvNormAct, dropPath, runSequential, symmetricPadding } from '../../src/models/layers.js';
+import { BNAct, ClassifierHead, ConvNormAct, dropPath, symmetricPadding } from '../../src/models/layers.js';
 import * as torch from '../../src/torch/index.js';
 import { F } from '../../src/torch/index.js';
 import { maxRelDiff } from './timm_fixture.js';
@@ -72,23 +71,4 @@ test('ClassifierHead: a 1x1-conv fc equals the Linear fc with the same weights',
       assert.ok(maxRelDiff(linear.forward(x, { preLogits: true }), x.mean([2, 3])) < 1e-6);
     }),
   );
-});
-
-test('runSequential frees the intermediates but not the input or the result', () => {
-  const created: torch.Tensor[] = [];
-  class Record extends nn.Module {
-    override forward(x: torch.Tensor): torch.Tensor {
-      const y = x.mul(2);
-      created.push(y);
-      return y;
-    }
-  }
-  const x = torch.ones([2]);
-  const out = runSequential(x, [new Record(), new nn.Identity(), new Record(), new Record()]);
-  assert.deepEqual(out.toArray(), [8, 8]);
-  assert.deepEqual(
-    created.map((t) => t.isDisposed),
-    [true, true, false],
-  );
-  assert.ok(!x.isDisposed);
 });

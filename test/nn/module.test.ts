@@ -169,6 +169,36 @@ test('train/eval switch changes Dropout and BatchNorm behaviour, recursively', (
   assert.ok(bn.training && drop.training);
 });
 
+test("a parent's train()/eval() runs each child's own train() override, as in PyTorch", () => {
+  const calls: boolean[] = [];
+  /** Keeps its BatchNorm in eval mode whatever mode it is put in (as TransferModel keeps frozen BNs). */
+  class FrozenNorm extends nn.Module {
+    readonly bn = this.registerModule('bn', new nn.BatchNorm1d(2));
+
+    override train(mode = true): this {
+      calls.push(mode);
+      super.train(mode);
+      this.bn.training = false;
+      return this;
+    }
+
+    override forward(x: Tensor): Tensor {
+      return this.bn.forward(x);
+    }
+  }
+  const frozen = new FrozenNorm();
+  const drop = new nn.Dropout();
+  const net = new nn.Sequential({ inner: new nn.Sequential(frozen), drop });
+
+  net.eval();
+  assert.deepEqual(calls, [false]);
+  assert.ok(!net.training && !frozen.training && !frozen.bn.training && !drop.training);
+  net.train();
+  assert.deepEqual(calls, [false, true]);
+  assert.ok(net.training && frozen.training && drop.training);
+  assert.ok(!frozen.bn.training, 'the override ran after the parent set the mode');
+});
+
 test('BatchNorm running statistics update in train mode only', () => {
   const bn = new nn.BatchNorm1d(2);
   const x = tensor([1, 2, 3, 5, 2, 0], [3, 2]);
@@ -289,9 +319,37 @@ test('containers: Sequential, ModuleList and ModuleDict', () => {
   assert.deepEqual([...dict.stateDict().keys()], ['species.weight', 'species.bias', 'individual.weight', 'individual.bias']);
 });
 
+test('runSequential and Sequential.forward free the intermediates but not the input or the result', () => {
+  const created: Tensor[] = [];
+  class Record extends nn.Module {
+    override forward(x: Tensor): Tensor {
+      const y = x.mul(2);
+      created.push(y);
+      return y;
+    }
+  }
+  const x = ones([2]);
+  const out = nn.runSequential(x, [new Record(), new nn.Identity(), new Record(), new Record()]);
+  assert.deepEqual(out.toArray(), [8, 8]);
+  assert.deepEqual(
+    created.map((t) => t.isDisposed),
+    [true, true, false],
+  );
+  assert.ok(!x.isDisposed);
+
+  created.length = 0;
+  const seqOut = new nn.Sequential(new Record(), new nn.Identity(), new Record()).forward(x);
+  assert.deepEqual(seqOut.toArray(), [4, 4]);
+  assert.deepEqual(
+    created.map((t) => t.isDisposed),
+    [true, false],
+  );
+  assert.ok(!x.isDisposed);
+});
+
 test('layer shapes and padding options', () => {
   const x = randn([2, 3, 8, 8]);
-  const shape = (m: nn.Module): number[] => (m.forward(x) as Tensor).shape;
+  const shape = (m: nn.Module): number[] => m.forward(x).shape;
   assert.deepEqual(shape(new nn.Conv2d(3, 5, 3, { padding: 'same' })), [2, 5, 8, 8]);
   const even = new nn.Conv2d(3, 5, 4, { padding: 'same' });
   assert.deepEqual(even.padding, [1, 2, 1, 2], "an even kernel pads one more after, as PyTorch's 'same'");
@@ -312,7 +370,7 @@ test('layer shapes and padding options', () => {
 
 test('activation modules compute their functions', () => {
   const x = tensor([-4, -1, 0, 1, 4]);
-  const run = (m: nn.Module): number[] => (m.forward(x) as Tensor).toArray();
+  const run = (m: nn.Module): number[] => m.forward(x).toArray();
   assertClose(run(new nn.ReLU()), [0, 0, 0, 1, 4]);
   assertClose(run(new nn.ReLU6()), [0, 0, 0, 1, 4]);
   assertClose(run(new nn.Sigmoid()), [-4, -1, 0, 1, 4].map((v) => 1 / (1 + Math.exp(-v))));

@@ -18,7 +18,6 @@ function fakeContext(lr = 0.1): TrainingContext & { lrs: number[]; saved: string
     checkpoints: 0,
     getLrs: () => ctx.lrs,
     scaleLr: (f: number) => void (ctx.lrs = ctx.lrs.map((v) => v * f)),
-    snapshotWeights: () => new Map(),
     restoreWeights: () => undefined,
     saveWeights: async (p: string) => void ctx.saved.push(p),
     requestResumeCheckpoint: () => void (ctx.checkpoints += 1),

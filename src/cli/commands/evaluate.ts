@@ -14,7 +14,8 @@ export function register(program: Command): void {
   )
     .addHelpText('after', '\nExample:\n  finprint evaluate --run runs/arcface --data demo-data --split test --json')
     .action(async (f: RunFlags & { split: string; newShare?: number; json?: boolean }) => {
-      const { evaluateRun, SPLITS } = await import('../../identify/evaluate.js');
+      const { evaluateRun } = await import('../../runs/evaluate.js');
+      const { SPLITS } = await import('../../eval/summary.js');
       const { writeEvaluationReport } = await import('../../report/evaluation.js');
       const { checkOneOf } = await import('../../util/check.js');
       const { writeFileAtomic } = await import('../../util/fs.js');

@@ -24,7 +24,7 @@ export function register(program: Command): void {
   )
     .addHelpText('after', '\nExamples:\n  finprint identify --run runs/arcface photos/fin-0412.jpg photos/fin-0413.jpg --json\n  finprint identify --run runs/arcface photos/*.jpg --report matches.html')
     .action(async (photos: string[], f: RunFlags & { speciesTop: number; report?: string; json?: boolean }) => {
-      const { Identifier } = await import('../../identify/identifier.js');
+      const { Identifier } = await import('../../runs/identifier.js');
       const { NEW_INDIVIDUAL } = await import('../../data/happywhale.js');
       const ident = await Identifier.open(f.run, identifierOptions(f));
       const { threshold } = await ident.threshold();

@@ -12,7 +12,7 @@ export function register(program: Command): void {
   )
     .addHelpText('after', '\nExample:\n  finprint predict --run runs/arcface --data demo-data --out submission.csv')
     .action(async (f: RunFlags & { out: string; newShare?: number }) => {
-      const { predictSubmission } = await import('../../identify/predict.js');
+      const { predictSubmission } = await import('../../runs/predict.js');
       const r = await predictSubmission(f.run, f.out, { ...identifierOptions(f), newShare: f.newShare });
       console.log(`${f.out}: ${r.images} test photos, new_individual first for ${r.newFirst} (threshold ${r.threshold.toFixed(4)})`);
     });

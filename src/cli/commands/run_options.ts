@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { IdentifierOptions } from '../../identify/identifier.js';
+import type { IdentifierOptions } from '../../runs/identifier.js';
 import { intArg, shareArg } from './parse.js';
 
 /** Flags shared by the commands that match photos with a trained run (evaluate, predict, identify). */

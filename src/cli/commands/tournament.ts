@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bars')
     .addHelpText('after', '\nExample:\n  finprint tournament --data demo-data --backbones efficientnet_b0,levit_192 --budget-epochs 2 --image-size 96 --out runs/tournament')
     .action(async (f: TournamentFlags) => {
-      const { runTournament, leaderboardTable } = await import('../../train/tournament.js');
+      const { runTournament, leaderboardTable } = await import('../../runs/tournament.js');
       const t = await runTournament({
         recipe: { data: f.data, task: f.task as 'species', imageSize: f.imageSize, batchSize: f.batchSize, lr: f.lr, headLrMult: f.headLrMult, unfreezeTop: f.unfreezeTop as 'all', limit: f.limit, seed: f.seed },
         backbones: f.backbones.split(',').map((s) => s.trim()).filter(Boolean),

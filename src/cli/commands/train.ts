@@ -103,7 +103,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  finprint train --data demo-data --task species --backbone efficientnet_b0 --image-size 128 --epochs 3 --out runs/species')
     .action(async (flags: TrainFlags) => {
       const { readConfigFile, resolveConfig } = await import('../../train/config.js');
-      const { trainRun } = await import('../../train/run.js');
+      const { trainRun } = await import('../../runs/train_run.js');
       const file = flags.config ? readConfigFile(flags.config) : {};
       const cfg = resolveConfig(file, flagsToConfig(flags));
       const r = await trainRun(cfg, { resume: flags.resume ?? false, quiet: flags.quiet ?? false });

@@ -7,7 +7,7 @@ import { Progress } from '../../util/progress.js';
 import { Rng } from '../../util/random.js';
 import { writeCsv } from '../csv.js';
 import { NEW_INDIVIDUAL } from '../happywhale.js';
-import type { Box } from '../image.js';
+import type { Box } from '../crop.js';
 import { SPECIES } from '../species.js';
 import { planCensus } from './census.js';
 import { LOOKS } from './looks.js';

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { Rng } from '../../util/random.js';
-import type { Box } from '../image.js';
+import type { Box } from '../crop.js';
 import { bounds, type Anatomy, type Point } from './anatomy.js';
 import type { Look, Pattern } from './looks.js';
 import { marksSvg, pointIn, type Marks } from './marks.js';

@@ -17,8 +17,6 @@ export interface TrainingContext {
   getLrs(): number[];
   /** Multiplies every group's learning rate (through the schedule when there is one). */
   scaleLr(factor: number): void;
-  /** A copy of the model's weights. */
-  snapshotWeights(): Map<string, Tensor>;
   restoreWeights(weights: Map<string, Tensor>): void;
   /** Writes the model's weights (safetensors) atomically. */
   saveWeights(path: string): Promise<void>;

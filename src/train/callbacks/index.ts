@@ -1,4 +1,4 @@
-export { Callback, type Logs, type Mode, type TrainingContext } from './callback.js';
+export { Callback, Monitor, type Logs, type Mode, type TrainingContext } from './callback.js';
 export { ModelCheckpoint, type ModelCheckpointOptions } from './model_checkpoint.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './early_stopping.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './reduce_lr_on_plateau.js';

@@ -5,15 +5,15 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
-import { openRun, type OpenRun } from '../train/load_run.js';
+import { openRun, type OpenRun } from './open_run.js';
 import { checkNumber } from '../util/check.js';
-import { embedPhotos, type Embedded } from './embed.js';
-import { extendGallery, openGallery, type Gallery, type GalleryOptions } from './gallery.js';
-import { matchEmbeddings } from './match.js';
+import { embedPhotos, type Embedded } from '../identify/embed.js';
+import { extendGallery, type Gallery } from '../identify/gallery.js';
+import { openGallery, type GalleryOptions } from './gallery_cache.js';
+import { matchEmbeddings } from '../identify/match.js';
 import { readRunData, runDataDir, samplesOf, type RunData } from './run_data.js';
-import type { Candidate } from './search.js';
 import { readStoredThreshold, writeStoredThreshold, type ScoreSettings, type StoredThreshold } from './stored_threshold.js';
-import { calibrateThreshold, predictWithThreshold } from './threshold.js';
+import { calibrateThreshold, predictWithThreshold, type Candidate } from '../eval/threshold.js';
 
 export interface IdentifierOptions extends GalleryOptions {
   /** Training data folder; default: the run's config.data. */

@@ -5,9 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import type { Calibration } from './threshold.js';
-
-export const THRESHOLD_FILE = 'threshold.json';
+import type { Calibration } from '../eval/threshold.js';
+import { RUN_FILES } from './run_folder.js';
 
 export interface ScoreSettings {
   /** Fingerprint of the gallery the scores came from. */
@@ -29,7 +28,7 @@ export interface StoredThreshold extends Calibration {
  * target share); undefined if there is none or it no longer applies.
  */
 export function readStoredThreshold(runDir: string, settings: ScoreSettings, newShare?: number): StoredThreshold | undefined {
-  const file = join(runDir, THRESHOLD_FILE);
+  const file = join(runDir, RUN_FILES.threshold);
   if (!existsSync(file)) return undefined;
   const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredThreshold;
   if (stored.settings?.gallery !== settings.gallery || stored.settings.blend !== settings.blend) return undefined;
@@ -38,5 +37,5 @@ export function readStoredThreshold(runDir: string, settings: ScoreSettings, new
 }
 
 export async function writeStoredThreshold(runDir: string, stored: StoredThreshold): Promise<void> {
-  await writeFileAtomic(join(runDir, THRESHOLD_FILE), `${JSON.stringify(stored, null, 2)}\n`);
+  await writeFileAtomic(join(runDir, RUN_FILES.threshold), `${JSON.stringify(stored, null, 2)}\n`);
 }

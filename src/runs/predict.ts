@@ -2,7 +2,7 @@
 // with new_individual placed by the run's threshold, written as a checked Kaggle submission.
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { Identifier, type IdentifierOptions } from './identifier.js';
-import { writeSubmission } from './submission.js';
+import { writeSubmission } from '../identify/submission.js';
 
 export interface PredictResult {
   images: number;

@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import { readBoxes } from '../../src/data/boxes.js';
 import { decodeResized } from '../../src/data/image.js';
 import { synthesize } from '../../src/data/synth/index.js';
-import { readRunData, samplesOf } from '../../src/identify/run_data.js';
+import { readRunData, samplesOf } from '../../src/runs/run_data.js';
 import { resolveConfig } from '../../src/train/config.js';
-import { openRun } from '../../src/train/load_run.js';
-import { trainRun } from '../../src/train/run.js';
+import { openRun } from '../../src/runs/open_run.js';
+import { trainRun } from '../../src/runs/train_run.js';
 import { tempDir } from '../data/helpers.js';
 
 test('a run on crops counts the photos used whole, reports them, and predicts with the crops it trained on', async () => {

@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NEW_INDIVIDUAL } from '../../src/data/happywhale.js';
-import type { Candidate } from '../../src/identify/search.js';
-import { calibrateThreshold, predictWithThreshold } from '../../src/identify/threshold.js';
+import { calibrateThreshold, predictWithThreshold, type Candidate } from '../../src/eval/threshold.js';
 
 const N = NEW_INDIVIDUAL;
 

@@ -5,51 +5,15 @@
 import { existsSync } from 'node:fs';
 import { countBy, pcc } from '../data/chance.js';
 import { join } from 'node:path';
-import { confusionMatrix, identificationMetrics, type Confusion, type IdentificationMetrics } from '../eval/metrics.js';
+import { confusionMatrix, identificationMetrics } from '../eval/metrics.js';
+import type { Evaluation, EvaluationSummary, Split } from '../eval/summary.js';
 import { Identifier, type IdentifierOptions, type Matched, type Photo, type ThresholdOptions } from './identifier.js';
-import { readSolution } from './submission.js';
+import { readSolution } from '../identify/submission.js';
 import type { StoredThreshold } from './stored_threshold.js';
 
-export const SPLITS = ['val', 'test'] as const;
-export type Split = (typeof SPLITS)[number];
 
 export interface EvaluateOptions extends IdentifierOptions, Pick<ThresholdOptions, 'newShare'> {
   split?: Split;
-}
-
-export interface EvaluationSummary {
-  run: string;
-  split: Split;
-  task: string;
-  images: number;
-  map5: number;
-  top1: number;
-  top5: number;
-  /** null when the split has no species truth (a solution file without a species column). */
-  species_accuracy: number | null;
-  threshold: number;
-  threshold_method: string;
-  /** Top-1 recall of the right id among photos of known individuals (null: there are none). */
-  known_recall: number | null;
-  /** Top-1 recall of new_individual among photos of new individuals (null: there are none). */
-  new_recall: number | null;
-  known_images: number;
-  new_images: number;
-  per_species_map5: Record<string, number>;
-  /** Proportional chance criterion of the split's individual labels (new_individual included), and 1.25 x it: the bar to beat. */
-  pcc: number;
-  pcc125: number;
-  blend: number;
-  /** `with_validation`: the run's validation photos were searched too (test split with --with-validation). */
-  gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean; with_validation: boolean };
-}
-
-export interface Evaluation {
-  summary: EvaluationSummary;
-  metrics: IdentificationMetrics;
-  /** Species confusion, when the split has species truth. */
-  confusion?: Confusion;
-  calibration: StoredThreshold;
 }
 
 interface LabelledPhotos {
@@ -76,7 +40,7 @@ async function testSplit(ident: Identifier): Promise<LabelledPhotos> {
 
 const recall = (r: { images: number; top1: number }): number | null => (r.images ? r.top1 : null);
 
-export async function evaluateRun(runDir: string, options: EvaluateOptions = {}): Promise<Evaluation> {
+export async function evaluateRun(runDir: string, options: EvaluateOptions = {}): Promise<Evaluation<StoredThreshold>> {
   const split = options.split ?? 'val';
   const ident = await Identifier.open(runDir, options);
   let calibration: StoredThreshold;

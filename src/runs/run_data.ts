@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { readBoxes } from '../data/boxes.js';
 import { NEW_INDIVIDUAL, readCompetition, type Competition, type TrainRow } from '../data/happywhale.js';
-import type { Box } from '../data/image.js';
+import type { Box } from '../data/crop.js';
 import type { Sample } from '../data/pipeline.js';
-import type { OpenRun } from '../train/load_run.js';
+import type { OpenRun } from './open_run.js';
 
 export interface RunData {
   dir: string;

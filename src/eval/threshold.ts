@@ -2,9 +2,18 @@
 // the gallery has never seen. The label goes in at the rank where similarity drops below the
 // threshold, as the competition's winning entries did.
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
-import { map5 } from '../eval/map5.js';
+import { map5 } from './map5.js';
 import { checkInteger } from '../util/check.js';
-import type { Candidate } from './search.js';
+
+/** One ranked answer for a query: an individual and its score (e.g. a gallery search's best similarity). */
+export interface Candidate {
+  /** Individual id. */
+  id: string;
+  /** Best cosine similarity of any of its gallery photos. */
+  score: number;
+  /** Row of that best photo in the gallery. */
+  galleryIndex: number;
+}
 
 /** Five predictions for one query: candidates in order, new_individual where scores fall below threshold. */
 export function predictWithThreshold(candidates: readonly Candidate[], threshold: number, k = 5): string[] {

@@ -6,8 +6,9 @@ import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/fs.js';
 import { writePage, type Section } from '../report/html.js';
 import { curveChart } from '../report/training.js';
-import { resolveConfig, type TrainConfig } from './config.js';
-import { trainRun, type RunResult } from './run.js';
+import { resolveConfig, type TrainConfig } from '../train/config.js';
+import type { RunResult } from './run_folder.js';
+import { trainRun } from './train_run.js';
 
 export interface TournamentOptions {
   /** Recipe shared by every entrant; backbone and out are set per entrant. */

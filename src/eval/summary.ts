@@ -1,0 +1,42 @@
+// What evaluating a model on a labelled split reports: the headline figures (evaluation.json),
+// the metrics behind them, the species confusion and the threshold calibration they used.
+import type { Confusion, IdentificationMetrics } from './metrics.js';
+import type { Calibration } from './threshold.js';
+
+export const SPLITS = ['val', 'test'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export interface EvaluationSummary {
+  run: string;
+  split: Split;
+  task: string;
+  images: number;
+  map5: number;
+  top1: number;
+  top5: number;
+  /** null when the split has no species truth (a solution file without a species column). */
+  species_accuracy: number | null;
+  threshold: number;
+  threshold_method: string;
+  /** Top-1 recall of the right id among photos of known individuals (null: there are none). */
+  known_recall: number | null;
+  /** Top-1 recall of new_individual among photos of new individuals (null: there are none). */
+  new_recall: number | null;
+  known_images: number;
+  new_images: number;
+  per_species_map5: Record<string, number>;
+  /** Proportional chance criterion of the split's individual labels (new_individual included), and 1.25 x it: the bar to beat. */
+  pcc: number;
+  pcc125: number;
+  blend: number;
+  /** `with_validation`: the run's validation photos were searched too (test split with --with-validation). */
+  gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean; with_validation: boolean };
+}
+
+export interface Evaluation<C extends Calibration = Calibration> {
+  summary: EvaluationSummary;
+  metrics: IdentificationMetrics;
+  /** Species confusion, when the split has species truth. */
+  confusion?: Confusion;
+  calibration: C;
+}

@@ -1,0 +1,51 @@
+// finprint as a library: `import { createModel, Trainer, trainRun, Identifier } from 'finprint'`.
+// The library layers first (engine up to identification), then the run-folder workflow that the
+// commands use, for code that wants whole runs rather than parts.
+
+// engine, layers, optimisers
+export * as torch from './torch/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export { loadSafetensors, saveSafetensors } from './io/safetensors.js';
+
+// models: timm's families and names, the heads
+export { createModel, listModels, modelEntry, checkInputSize, type Backbone, type ModelEntry, type ModelOptions } from './models/index.js';
+export { loadWeights } from './models/weights.js';
+
+// data
+export { readCompetition, NEW_INDIVIDUAL, type Competition, type TrainRow, type TestImage } from './data/happywhale.js';
+export { synthesize, SYNTH_DEFAULTS, type SynthOptions, type SynthSummary } from './data/synth/index.js';
+export { ImagePipeline, type Batch, type Sample } from './data/pipeline.js';
+export { BatchLoader } from './data/loader.js';
+export { individualSplit, stratifiedSplit } from './data/split.js';
+
+// metrics
+export { map5 } from './eval/map5.js';
+export { identificationMetrics, confusionMatrix, type IdentificationMetrics } from './eval/metrics.js';
+export { calibrateThreshold, predictWithThreshold, type Candidate, type Calibration } from './eval/threshold.js';
+export type { Evaluation as EvaluationReport, EvaluationSummary } from './eval/summary.js';
+
+// training: the Keras-style loop and callbacks, transfer learning, tasks, the recipe's config
+export { Trainer, type TrainerOptions, type StepResult } from './train/trainer.js';
+export { CSVLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, Callback, type Logs } from './train/callbacks/index.js';
+export { TransferModel, paramGroups, countParameters, type TrainableBlocks } from './train/transfer.js';
+export { createTask, TASKS, type Task, type TaskName, type Labels, type Evaluation } from './train/tasks.js';
+export { resolveConfig, DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
+
+// identification and detection
+export type { TrainedModel } from './identify/model.js';
+export { embedPhotos, type Embedded, type EmbedOptions } from './identify/embed.js';
+export { searchGallery } from './identify/search.js';
+export { galleryOf, extendGallery, type Gallery } from './identify/gallery.js';
+export { matchEmbeddings } from './identify/match.js';
+export { writeSubmission, readSolution, scoreSubmission } from './identify/submission.js';
+export { Detector } from './detect/detector.js';
+
+// run folders: what `finprint train`, `evaluate`, `predict` and `identify` do
+export { trainRun, type TrainRunOptions } from './runs/train_run.js';
+export { openRun, type OpenRun } from './runs/open_run.js';
+export { readRunInfo, RUN_FILES, RUN_FORMAT, type RunInfo, type RunConfig, type RunResult } from './runs/run_folder.js';
+export { Identifier, type IdentifierOptions } from './runs/identifier.js';
+export { evaluateRun } from './runs/evaluate.js';
+export { predictSubmission } from './runs/predict.js';
+export { runTournament } from './runs/tournament.js';
