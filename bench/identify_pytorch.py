@@ -4,10 +4,13 @@ Random unit vectors from the same seed and generator calls as the TypeScript sid
 same libtorch, the very same vectors); each block of queries is one matmul into a reused buffer,
 then either topk over the whole rows (--topk plain, PyTorch's own way) or the exact chunked top-k
 of src/identify/row_topk.ts (--topk chunked: topk over chunk maxima, then over the best chunks).
-Prints one JSON line per round (pytorch_rounds.serve).
-Usage: identify_pytorch.py --queries 28000 --gallery 51000 --dim 512 --block 1024 --neighbours 50 --seed 0 --threads T --rounds R --topk plain|chunked
+After the warm-up, prints one JSON line with the neighbours its first block found for the first
+--sample queries (gallery rows and scores, best first), for the TypeScript side to compare with
+its own; then one JSON line per round (pytorch_rounds.serve).
+Usage: identify_pytorch.py --queries 28000 --gallery 51000 --dim 512 --block 1024 --neighbours 50 --seed 0 --threads T --rounds R --topk plain|chunked --sample S
 """
 import argparse
+import json
 import math
 
 import torch
@@ -27,6 +30,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--topk", choices=["plain", "chunked"], default="plain")
+    p.add_argument("--sample", type=int, default=0)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -48,7 +52,8 @@ def main() -> None:
         values, pos = s.gather(1, cols).topk(k, 1)
         return values, cols.gather(1, pos)
 
-    def search(n: int) -> int:
+    def search(n: int):
+        """Searches the first n queries; returns the last block's neighbours (values, indices)."""
         with torch.no_grad():
             for start in range(0, n, args.block):
                 q = queries[start:start + args.block]
@@ -56,10 +61,16 @@ def main() -> None:
                 torch.mm(q, gallery_t, out=s[:, :args.gallery])
                 values, indices = topk(s)
                 values.numpy(), indices.numpy()
-        return n
+        return values, indices
 
-    search(min(args.block, args.queries))  # warm-up
-    serve(args.rounds, lambda: search(args.queries))
+    values, indices = search(min(args.block, args.queries))  # warm-up: the first block
+    print(json.dumps({"indices": indices[:args.sample].tolist(), "scores": values[:args.sample].tolist()}), flush=True)
+
+    def run_round() -> int:
+        search(args.queries)
+        return args.queries
+
+    serve(args.rounds, run_round)
 
 
 if __name__ == "__main__":

@@ -192,6 +192,14 @@ Napi::Value FindOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(g_ops.size() - 1));
 }
 
+// hasOperator(name, overload) -> whether the linked libtorch registers that schema; unlike findOp
+// it keeps no handle, so tests can check every name the JS layer uses.
+Napi::Value HasOperator(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string overload = info[1].As<Napi::String>().Utf8Value();
+  return Napi::Boolean::New(info.Env(), c10::Dispatcher::singleton().findSchema({name, overload}).has_value());
+}
+
 // callOp(id, args): positional arguments in schema order; undefined takes the schema default.
 Napi::Value CallOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -287,6 +295,7 @@ Napi::Value Schema(const Napi::CallbackInfo& info) {
 
 void InitDispatch(Napi::Env env, Napi::Object exports) {
   exports.Set("findOp", Napi::Function::New(env, FindOp));
+  exports.Set("hasOperator", Napi::Function::New(env, HasOperator));
   exports.Set("callOp", Napi::Function::New(env, CallOp));
   exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer));
   exports.Set("schema", Napi::Function::New(env, Schema));

@@ -3,7 +3,8 @@
 // versions of the same blocked search, in alternating rounds: PyTorch's own exact search (matmul +
 // topk, the reference of the ratio) and PyTorch running finprint's chunked top-k (so the ratio
 // of the engines alone shows too); each finprint round is compared with both. finprint also collapses the neighbours to the best photo per
-// individual, which the PyTorch side leaves out.
+// individual, which the PyTorch side leaves out. Every side reports the neighbours its warm-up
+// found for the first queries, so a test can check that all three find the same ones.
 import { availableParallelism } from 'node:os';
 import { searchGallery } from '../identify/search.js';
 import * as torch from '../torch/index.js';
@@ -23,7 +24,15 @@ export interface IdentifyBenchOptions {
   seed?: number;
   rounds?: number;
   threads?: number;
+  /** Queries (the first ones, at most one block) whose neighbours every side reports. */
+  sample?: number;
   onRound?: OnRound;
+}
+
+/** Per query, gallery rows and their cosine similarities, best first. */
+export interface Neighbours {
+  indices: number[][];
+  scores: number[][];
 }
 
 export interface IdentifyBenchResult {
@@ -44,6 +53,12 @@ export interface IdentifyBenchResult {
   rounds: SideBySide['rounds'];
   finprint: SideBySide['finprint'];
   pytorch: SideBySide['pytorch'];
+  /**
+   * The `sample` queries' neighbours on each side: PyTorch's `neighbours` nearest photos (its own
+   * topk, and finprint's chunked top-k), finprint's best photo of each of its best 5 individuals;
+   * the same photos when every photo is its own individual and `neighbours` is 5.
+   */
+  nearest: { finprint: Neighbours; pytorch: Neighbours; same_algorithm: Neighbours };
 }
 
 /** n random unit rows of `dim` numbers from the default generator. */
@@ -59,8 +74,9 @@ export async function benchIdentify(options: IdentifyBenchOptions = {}): Promise
   const seed = checkInteger('seed', options.seed ?? 0, 0);
   const rounds = checkInteger('rounds', options.rounds ?? 1, 1, 100);
   const threads = checkInteger('threads', options.threads ?? availableParallelism(), 1, 1024);
+  const sample = checkInteger('sample', options.sample ?? 0, 0, Math.min(block, queries));
   torch.setNumThreads(threads);
-  const args = Object.entries({ queries, gallery: gallerySize, dim, block, neighbours, seed, threads, rounds }).flatMap(([k, v]) => [`--${k}`, `${v}`]);
+  const args = Object.entries({ queries, gallery: gallerySize, dim, block, neighbours, seed, threads, rounds, sample }).flatMap(([k, v]) => [`--${k}`, `${v}`]);
   const plain = new PyTorchSide('identify_pytorch.py', [...args, '--topk', 'plain']);
   const chunked = new PyTorchSide('identify_pytorch.py', [...args, '--topk', 'chunked']);
   // Same generator calls in the same order as the Python side: gallery first, then queries.
@@ -68,15 +84,21 @@ export async function benchIdentify(options: IdentifyBenchOptions = {}): Promise
   const gallery = unitRows(gallerySize, dim).keep();
   const q = unitRows(queries, dim).keep();
   const ids = Array.from({ length: gallerySize }, (_, i) => `id${i % individuals}`);
-  const search = (n: number): number => {
+  const search = (n: number) => {
     const part = n < queries ? q.narrow(0, 0, n) : q;
-    searchGallery(part, gallery, ids, { neighbours, topIndividuals: 5, blockSize: block });
-    if (part !== q) part.dispose();
-    return n;
+    try {
+      return searchGallery(part, gallery, ids, { neighbours, topIndividuals: 5, blockSize: block });
+    } finally {
+      if (part !== q) part.dispose();
+    }
   };
   try {
-    search(Math.min(block, queries)); // warm-up, as the Python side does
-    const r = await alternateRounds(plain, rounds, () => search(queries), options.onRound, [chunked]);
+    // Warm-up on the first block, as the Python sides do; each reports what it found there.
+    const found = search(Math.min(block, queries)).slice(0, sample);
+    const finprintNeighbours = { indices: found.map((row) => row.map((c) => c.galleryIndex)), scores: found.map((row) => row.map((c) => c.score)) };
+    const [plainNeighbours, chunkedNeighbours] = await Promise.all([plain.read<Neighbours>(), chunked.read<Neighbours>()]);
+    // One list of candidates per query searched.
+    const r = await alternateRounds(plain, rounds, () => search(queries).length, options.onRound, [chunked]);
     const sameRate = r.others_img_s![0]!;
     return {
       queries, gallery: gallerySize, dim, block, neighbours,
@@ -88,6 +110,7 @@ export async function benchIdentify(options: IdentifyBenchOptions = {}): Promise
       rounds: r.rounds,
       finprint: r.finprint,
       pytorch: r.pytorch,
+      nearest: { finprint: finprintNeighbours, pytorch: plainNeighbours, same_algorithm: chunkedNeighbours },
     };
   } finally {
     plain.close();

@@ -51,10 +51,13 @@ export class PyTorchSide {
   /** Runs one timed round on the Python side and returns its JSON result. */
   async round<T>(): Promise<T> {
     if (this.exited) throw new Error(this.exited);
-    const line = this.queued.shift() ?? (await new Promise<string>((resolve) => {
-      this.pending.push(resolve);
-      this.child.stdin.write('\n');
-    }));
+    this.child.stdin.write('\n');
+    return this.read<T>();
+  }
+
+  /** The next JSON line the script prints: a round's result, or what it prints unasked (after its warm-up). */
+  async read<T>(): Promise<T> {
+    const line = this.queued.shift() ?? (this.exited ? '' : await new Promise<string>((resolve) => this.pending.push(resolve)));
     if (!line) throw new Error(this.exited ?? 'the PyTorch benchmark stopped');
     return JSON.parse(line) as T;
   }

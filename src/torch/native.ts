@@ -33,6 +33,7 @@ export interface BuildInfo {
 export interface NativeBinding {
   TensorHandle: new () => NativeHandle;
   findOp(name: string, overload: string): number;
+  hasOperator(name: string, overload: string): boolean;
   callOp(id: number, args: unknown[]): unknown;
   schema(id: number): string;
   fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: number): NativeHandle;

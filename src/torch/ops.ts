@@ -1,16 +1,30 @@
 // Calls ATen operators by schema name ("aten::add.Tensor"); ids are looked up once and cached.
+import { invalidParameterError } from '../util/check.js';
 import { native, type NativeHandle } from './native.js';
 
 const ids = new Map<string, number>();
 
+/** "aten::add.Tensor" as the dispatcher's operator name and overload name ('' when none). */
+function splitName(qualified: string): [string, string] {
+  const dot = qualified.indexOf('.');
+  return dot < 0 ? [qualified, ''] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
+}
+
 function opId(qualified: string): number {
   let id = ids.get(qualified);
   if (id === undefined) {
-    const dot = qualified.indexOf('.');
-    id = dot < 0 ? native.findOp(qualified, '') : native.findOp(qualified.slice(0, dot), qualified.slice(dot + 1));
+    id = native.findOp(...splitName(qualified));
     ids.set(qualified, id);
   }
   return id;
+}
+
+const QUALIFIED_NAME = /^[A-Za-z_]\w*::[A-Za-z_]\w*(\.\w+)?$/;
+
+/** Whether the linked libtorch has this operator ("aten::add.Tensor"), without calling it. */
+export function hasOperator(name: string): boolean {
+  if (typeof name !== 'string' || !QUALIFIED_NAME.test(name)) throw invalidParameterError('name', 'an operator name such as "aten::add.Tensor"', name);
+  return native.hasOperator(...splitName(name));
 }
 
 /** Anything that carries a native handle (a Tensor) is passed as that handle. */
