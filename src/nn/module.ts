@@ -4,6 +4,7 @@
 import { isFloating, keep, noGrad, tidy, type DType, type Tensor } from '../torch/index.js';
 import { isDType } from '../torch/dtype.js';
 import { callRaw } from '../torch/ops.js';
+import { invalidParameterError } from '../util/check.js';
 
 export interface LoadStateDictResult {
   /** Keys the module has but the state dict lacks. */
@@ -60,7 +61,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   private checkName(name: string, own: Map<string, unknown>): void {
     if (typeof name !== 'string' || name === '' || name.includes('.')) {
-      throw new TypeError(`${this.name}: a registered name must be a non-empty string without '.', got ${JSON.stringify(name)}`);
+      throw invalidParameterError(`${this.name} member name`, "a non-empty string without '.'", name);
     }
     for (const kind of [this.ownParams, this.ownBuffers, this.ownModules]) {
       if (kind !== own && kind.has(name)) throw new Error(`${this.name}: '${name}' is already registered as another kind of member`);
@@ -166,6 +167,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       } else if (!sameShape(src.shape, dst.shape)) {
         result.mismatched.push({ key, expected: dst.shape, got: src.shape });
       } else {
+        checkLoadable(this.name, key, src, dst);
         toCopy.push([dst, src]);
       }
     }
@@ -266,6 +268,19 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 const quoted = (keys: string[]): string => keys.map((k) => `"${k}"`).join(', ');
+
+/**
+ * A state-dict tensor fit to copy into a model's: float data for a float parameter (copy_ would
+ * silently turn integers into floats), and no NaN or infinity (which would make every output NaN).
+ */
+function checkLoadable(owner: string, key: string, src: Tensor, dst: Tensor): void {
+  if (isFloating(dst.dtype) && !isFloating(src.dtype)) {
+    throw new TypeError(`${owner}.loadStateDict: ${key} is ${src.dtype} in the state dict but ${dst.dtype} in the model: a float tensor stored as integers (a damaged file, or not weights for this model)`);
+  }
+  if (isFloating(src.dtype) && !tidy(() => src.isfinite().all().item())) {
+    throw new RangeError(`${owner}.loadStateDict: ${key} holds NaN or infinite values; refusing weights that would make every output NaN`);
+  }
+}
 
 function describeLoadErrors(name: string, r: LoadStateDictResult): string {
   const lines = [`Error(s) in loading state_dict for ${name}:`];

@@ -3,14 +3,16 @@
 // result.json: how training went) and their reading, with a clear error for a folder that is
 // incomplete or was written by a newer finprint.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CropCounts } from '../data/crop.js';
+import { modelEntry } from '../models/index.js';
 import * as torch from '../torch/index.js';
-import type { TrainConfig } from '../train/config.js';
+import { resolveConfig, type TrainConfig } from '../train/config.js';
 import type { Evaluation, Labels, TaskName } from '../train/tasks.js';
 import type { Logs } from '../train/callbacks/index.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { processAlive, writeFileAtomic } from '../util/fs.js';
 
 /** The run.json format this version writes and the newest it reads. */
 export const RUN_FORMAT = 1;
@@ -30,7 +32,14 @@ export const RUN_FILES = {
   /** The calibrated new_individual threshold (runs/stored_threshold.ts). */
   threshold: 'threshold.json',
   evaluation: 'evaluation.json',
+  /** Held while a process trains into the folder (lockRunFolder). */
+  lock: 'run.lock',
 } as const;
+
+/** Every file a run folder owns (the second resumable checkpoint included). */
+export function runFolderFiles(dir: string): string[] {
+  return [...Object.values(RUN_FILES), 'last.prev.safetensors', 'evaluation.html'].map((f) => join(dir, f));
+}
 
 /** config.json: the resolved training config, with the input size the backbone defaulted to. */
 export type RunConfig = TrainConfig & { imageSize: number };
@@ -63,6 +72,8 @@ export interface RunResult {
   history: Logs[];
   final: Evaluation;
   stopReason: string | undefined;
+  /** Training stopped on a NaN or infinite loss; the best weights are those of the last epoch that ended well. */
+  diverged: boolean;
   seconds: number;
   imagesPerSecond: number;
   parameters: { total: number; trainable: number; nonTrainable: number };
@@ -138,4 +149,90 @@ export function readRunRecords(dir: string): { dir: string; config: RunConfig; i
   const info = readRunInfo(runDir);
   const config = readRecord(runDir, RUN_FILES.config) as unknown as RunConfig;
   return { dir: runDir, config, info };
+}
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  started: string;
+  command: string;
+}
+
+export interface RunLock {
+  release(): void;
+}
+
+/**
+ * An advisory lock on a run folder for a process that writes into it: a lock file naming the
+ * owner's pid and host. A lock whose process is no longer running on this host is stale: it is
+ * taken over, with a message. Released on release() or when the process exits.
+ */
+export function lockRunFolder(dir: string, command: string, log: (message: string) => void): RunLock {
+  const file = join(dir, RUN_FILES.lock);
+  const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command };
+  for (;;) {
+    try {
+      writeFileSync(file, JSON.stringify(me), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot lock the run folder ${dir}: ${(err as Error).message}`);
+    }
+    let owner: Partial<LockOwner> = {};
+    try {
+      owner = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
+    } catch {
+      // being written this very moment, or damaged: judged by its age below
+    }
+    const stale = typeof owner.pid === 'number' ? owner.host === me.host && !processAlive(owner.pid) : Date.now() - statSync(file).mtimeMs > 10_000;
+    if (!stale) {
+      const who = typeof owner.pid === 'number' ? `finprint ${owner.command} (pid ${owner.pid} on ${owner.host}, since ${owner.started})` : 'another finprint process';
+      throw new Error(`${dir} is in use by ${who}; wait for it to finish, or remove ${file} if that process is gone`);
+    }
+    log(`run folder: ${typeof owner.pid === 'number' ? `pid ${owner.pid} (finprint ${owner.command}) ended without releasing` : 'a damaged lock on'} ${dir}; taking it over`);
+    unlinkSync(file);
+  }
+  const release = (): void => {
+    process.off('exit', release);
+    try {
+      if ((JSON.parse(readFileSync(file, 'utf8')) as LockOwner).pid === me.pid) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', release);
+  return { release };
+}
+
+/** Options a resumed run may change: how long it trains and how it is watched, not what it learns from or is. */
+const RESUMABLE_CHANGES = new Set<string>(['epochs', 'fineTuneEpochs', 'workers', 'callbacks', 'data', 'weights', 'out']);
+
+const shown = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'unset');
+
+/**
+ * The config to resume a run with, checked against the one it was started with (config.json):
+ * a change of what the run is (backbone, task, input size, crops, split, recipe) is refused; more
+ * epochs are taken, fewer are not (the run keeps the count it was given); the data may have moved
+ * (its content is compared separately, see datasetFingerprint). Nothing is written.
+ */
+export function resumeConfig(dir: string, saved: RunConfig, requested: TrainConfig, log: (message: string) => void): RunConfig {
+  const imageSize = requested.imageSize ?? modelEntry(requested.backbone).pretrainedCfg.inputSize[1];
+  const before = resolveConfig(saved) as unknown as Record<string, unknown>;
+  const after = { ...requested, imageSize } as unknown as Record<string, unknown>;
+  const refused: string[] = [];
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const [a, b] = [before[key], after[key]];
+    if (RESUMABLE_CHANGES.has(key) || JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (key === 'crops' && a !== undefined && b !== undefined && resolve(String(a)) === resolve(String(b))) continue;
+    refused.push(`${key} ${shown(a)} -> ${shown(b)}`);
+  }
+  if (refused.length) throw new Error(`train --resume: ${dir} was started with other settings (${refused.join('; ')}); resume it with the settings it was started with (see its ${RUN_FILES.config}), or train into another --out`);
+  const out = { ...requested, imageSize };
+  for (const key of ['epochs', 'fineTuneEpochs'] as const) {
+    if (out[key] > saved[key]) log(`resume: ${key} ${saved[key]} -> ${out[key]}`);
+    else if (out[key] < saved[key]) {
+      log(`resume: the run was given ${key} ${saved[key]}; keeping that (not ${out[key]})`);
+      out[key] = saved[key];
+    }
+  }
+  return out;
 }

@@ -3,6 +3,7 @@
 // validation score. Optionally the winner then trains further with fine-tuning (the final).
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { CheckpointSlot } from '../io/checkpoint.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { writePage, type Section } from '../report/html.js';
 import { curveChart } from '../report/training.js';
@@ -60,14 +61,16 @@ function bestOf(r: RunResult, metric: string): { best: number; epoch: number } {
 export async function runTournament(o: TournamentOptions): Promise<TournamentResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   if (o.backbones.length === 0) throw new Error('tournament: --backbones needs at least one model name');
+  const twice = o.backbones.filter((b, i) => o.backbones.indexOf(b) !== i);
+  if (twice.length) throw new Error(`tournament: --backbones names ${[...new Set(twice)].join(', ')} more than once; each backbone enters once`);
   const out = resolve(o.out);
   await mkdir(out, { recursive: true });
   const results: { backbone: string; result: RunResult; cfg: TrainConfig }[] = [];
   for (const [i, backbone] of o.backbones.entries()) {
     log(`tournament: ${i + 1}/${o.backbones.length} ${backbone}`);
     const cfg = resolveConfig({ ...o.recipe, backbone, epochs: o.budgetEpochs, fineTuneEpochs: 0, out: join(out, backbone) });
-    // An entrant that already finished (a re-run after a crash) is resumed, i.e. not retrained.
-    const result = await trainRun(cfg, { resume: true, quiet: o.quiet ?? false, log });
+    // An entrant with a checkpoint (a re-run after a crash) is resumed; one that finished is not retrained.
+    const result = await trainRun(cfg, { resume: new CheckpointSlot(cfg.out).exists(), quiet: o.quiet ?? false, log });
     results.push({ backbone, result, cfg });
   }
   const metric = o.recipe.task === 'species' || o.recipe.task === undefined ? 'val_accuracy' : 'val_map5';

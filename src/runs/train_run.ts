@@ -26,7 +26,7 @@ import { RECIPE, type TrainConfig } from '../train/config.js';
 import { createTask, type Evaluation, type Labels, type Task } from '../train/tasks.js';
 import { Trainer } from '../train/trainer.js';
 import { countParameters, paramGroups, type TrainableBlocks } from '../train/transfer.js';
-import { codeVersion, datasetFingerprint, readRunInfo, RUN_FILES, writeRunRecords, writeRunResult, type RunInfo, type RunResult } from './run_folder.js';
+import { codeVersion, datasetFingerprint, lockRunFolder, readRunInfo, readRunRecords, resumeConfig, RUN_FILES, writeRunRecords, writeRunResult, type RunInfo, type RunResult } from './run_folder.js';
 
 type Log = (message: string) => void;
 
@@ -57,6 +57,9 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
     ({ train: trainRows, val: valRows } = stratifiedSplit(rows, (r) => r.species, { valFraction: cfg.valFraction, seed: cfg.seed }));
   } else {
     ({ train: trainRows, val: valRows } = individualSplit(rows, { valFraction: cfg.valFraction, newFraction: cfg.newFraction, seed: cfg.seed }));
+  }
+  if (trainRows.length < 2 || valRows.length === 0) {
+    throw new Error(`train: ${rows.length} usable photo(s)${cfg.limit > 0 ? ` (--limit ${cfg.limit})` : ''} split into ${trainRows.length} training and ${valRows.length} validation photos; a run needs at least 2 and 1 to train and to choose its best epoch: use more photos`);
   }
   const counts = new Map<string, number>();
   const speciesOf = new Map<string, string>();
@@ -239,6 +242,8 @@ function phasesOf(cfg: TrainConfig): Phase[] {
 interface Trained {
   history: Logs[];
   stopReason: string | undefined;
+  /** The last epoch's loss is NaN or infinite (TerminateOnNaN stopped the run). */
+  diverged: boolean;
   seconds: number;
   images: number;
 }
@@ -289,12 +294,16 @@ async function trainPhases(cfg: TrainConfig, built: Built, feed: Feed, data: Pre
     history = r.history;
     stopReason = r.stopReason;
   }
-  return { history, stopReason, seconds: (performance.now() - started) / 1000, images };
+  const lastLoss = history.at(-1)?.loss;
+  return { history, stopReason, diverged: lastLoss !== undefined && !Number.isFinite(lastLoss), seconds: (performance.now() - started) / 1000, images };
 }
 
 /** Step 5: the best weights (ModelCheckpoint's) evaluated once more, as the run's final figures. */
-async function evaluateBest(task: Task, feed: Feed, data: Prepared, runDir: string): Promise<Evaluation> {
+async function evaluateBest(task: Task, feed: Feed, data: Prepared, runDir: string, trained: Trained): Promise<Evaluation> {
   const bestPath = join(runDir, RUN_FILES.best);
+  if (trained.diverged && !existsSync(bestPath)) {
+    throw new Error(`train: ${trained.stopReason ?? 'the loss became NaN'}, before any epoch ended well: no weights were saved in ${runDir}`);
+  }
   if (existsSync(bestPath)) {
     const best = await loadSafetensors(bestPath);
     task.model.loadStateDict(best);
@@ -312,25 +321,61 @@ export interface TrainRunOptions {
   log?: Log;
 }
 
-export async function trainRun(cfg: TrainConfig, options: TrainRunOptions = {}): Promise<RunResult> {
+/** Paths made absolute, so the run folder opens from any working directory. */
+function absolutePaths(cfg: TrainConfig): TrainConfig {
+  return { ...cfg, data: resolve(cfg.data), out: resolve(cfg.out), ...(cfg.crops ? { crops: resolve(cfg.crops) } : {}), ...(cfg.weights ? { weights: resolve(cfg.weights) } : {}) };
+}
+
+/**
+ * Step 0: whether the folder may be trained into. A new run needs a folder without one; a resumed
+ * run needs a checkpoint, and settings it can continue with (nothing is written before this).
+ */
+function startOrResume(requested: TrainConfig, slot: CheckpointSlot, resume: boolean, log: Log): { cfg: TrainConfig; saved?: RunInfo } {
+  const runDir = slot.dir;
+  const started = existsSync(join(runDir, RUN_FILES.info));
+  if (!resume) {
+    if (started || slot.exists()) throw new Error(`train: ${runDir} already holds a run; pass --resume to continue it, or choose another --out`);
+    return { cfg: requested };
+  }
+  if (!slot.exists()) {
+    throw new Error(`train --resume: nothing to resume from in ${runDir} (no ${RUN_FILES.last})${started ? '; the run stopped before its first checkpoint: remove the folder and train again' : ''}`);
+  }
+  const { config, info } = readRunRecords(runDir);
+  return { cfg: resumeConfig(runDir, config, requested, log), saved: info };
+}
+
+export async function trainRun(requested: TrainConfig, options: TrainRunOptions = {}): Promise<RunResult> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const runDir = resolve(cfg.out);
+  const runDir = resolve(requested.out);
   await mkdir(runDir, { recursive: true });
+  const lock = lockRunFolder(runDir, 'train', log);
+  try {
+    return await trainLocked(absolutePaths(requested), runDir, options, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(requested: TrainConfig, runDir: string, options: TrainRunOptions, log: Log): Promise<RunResult> {
   const slot = new CheckpointSlot(runDir);
-  if (slot.exists() && !options.resume) throw new Error(`train: ${runDir} already holds a run; pass --resume to continue it, or choose another --out`);
+  const { cfg, saved } = startOrResume(requested, slot, options.resume ?? false, log);
   torch.manualSeed(cfg.seed);
   const data = await prepareData(cfg, log);
+  const dataset = datasetFingerprint(cfg.data, data.train.length + data.val.length);
+  if (saved && (saved.dataset.trainCsvSha256 !== dataset.trainCsvSha256 || saved.dataset.rows !== dataset.rows)) {
+    throw new Error(`train --resume: ${cfg.data}/train.csv is not the one ${runDir} was started on (its content changed, or another data folder); resume with the data it was trained on`);
+  }
   const built = await buildModel(cfg, data.labels, log);
   const feed = buildFeed(cfg, built, data, log);
   const { imageSize, norm } = built;
   await writeRunRecords(runDir, { ...cfg, imageSize }, {
-    dataset: datasetFingerprint(cfg.data, data.train.length + data.val.length),
+    dataset,
     version: codeVersion(),
     labels: data.labels,
     imageSize,
     ...norm,
     mode: feed.mode,
-    crops: cfg.crops ? resolve(cfg.crops) : null,
+    crops: cfg.crops ?? null,
     cropCounts: data.crops,
     task: cfg.task,
     backbone: cfg.backbone,
@@ -338,7 +383,7 @@ export async function trainRun(cfg: TrainConfig, options: TrainRunOptions = {}):
   });
   const resumeFrom = options.resume ? await slot.load((m) => log(`warning: ${m}`)) : undefined;
   const trained = await trainPhases(cfg, built, feed, data, runDir, resumeFrom, options, log);
-  const final = await evaluateBest(built.task, feed, data, runDir);
+  const final = await evaluateBest(built.task, feed, data, runDir, trained);
   built.task.model.setTrainableBlocks('all');
   const checkpoint = checkpointOptions(cfg, built.task.monitor);
   const result: RunResult = {
@@ -346,6 +391,7 @@ export async function trainRun(cfg: TrainConfig, options: TrainRunOptions = {}):
     history: trained.history,
     final,
     stopReason: trained.stopReason,
+    diverged: trained.diverged,
     seconds: trained.seconds,
     imagesPerSecond: trained.images / trained.seconds,
     parameters: countParameters(built.task.model),

@@ -4,15 +4,16 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { AugmentSpec } from '../data/augment.js';
 import { checkInteger, checkNumber, checkOneOf } from '../util/check.js';
+import type { Mode } from './callbacks/callback.js';
 import { TASKS, type TaskName } from './tasks.js';
 import type { TrainableBlocks } from './transfer.js';
 
 export interface CallbackConfig {
   /** EarlyStopping arguments, or false to leave it out. */
-  earlyStopping: false | { monitor?: string; patience?: number; minDelta?: number; restoreBestWeights?: boolean };
+  earlyStopping: false | { monitor?: string; mode?: Mode; patience?: number; minDelta?: number; restoreBestWeights?: boolean };
   /** ReduceLROnPlateau arguments (used with schedule 'plateau', or alone), or false. */
-  reduceLrOnPlateau: false | { monitor?: string; factor?: number; patience?: number; cooldown?: number; minLr?: number };
-  modelCheckpoint: { monitor?: string; saveBestOnly?: boolean; saveFreqBatches?: number };
+  reduceLrOnPlateau: false | { monitor?: string; mode?: Mode; factor?: number; patience?: number; cooldown?: number; minLr?: number };
+  modelCheckpoint: { monitor?: string; mode?: Mode; saveBestOnly?: boolean; saveFreqBatches?: number };
   csvLogger: boolean;
   terminateOnNaN: boolean;
 }
@@ -157,9 +158,24 @@ export function resolveConfig(...layers: Partial<TrainConfig>[]): TrainConfig {
   checkInteger('seed', c.seed, 0);
   checkInteger('workers', c.workers, 1);
   checkInteger('limit', c.limit, 0);
+  checkCallbacks(c.callbacks);
   c.unfreezeTop = parseTrainableBlocks(c.unfreezeTop);
   c.fineTuneUnfreeze = parseTrainableBlocks(c.fineTuneUnfreeze, 'fineTuneUnfreeze');
   return c;
+}
+
+/** The callbacks' numbers, checked before a run starts rather than when its callbacks are built. */
+function checkCallbacks(c: CallbackConfig): void {
+  if (c.earlyStopping) {
+    if (c.earlyStopping.patience !== undefined) checkInteger('earlyStopping.patience', c.earlyStopping.patience, 0);
+    if (c.earlyStopping.minDelta !== undefined) checkNumber('earlyStopping.minDelta', c.earlyStopping.minDelta, 0);
+  }
+  if (c.reduceLrOnPlateau) {
+    if (c.reduceLrOnPlateau.patience !== undefined) checkInteger('reduceLrOnPlateau.patience', c.reduceLrOnPlateau.patience, 0);
+    if (c.reduceLrOnPlateau.factor !== undefined) checkNumber('reduceLrOnPlateau.factor', c.reduceLrOnPlateau.factor, 0, 1);
+    if (c.reduceLrOnPlateau.minLr !== undefined) checkNumber('reduceLrOnPlateau.minLr', c.reduceLrOnPlateau.minLr, 0);
+  }
+  if (c.modelCheckpoint.saveFreqBatches !== undefined) checkInteger('modelCheckpoint.saveFreqBatches', c.modelCheckpoint.saveFreqBatches, 0);
 }
 
 function isPlain(v: unknown): v is Record<string, unknown> {

@@ -3,17 +3,60 @@
 // report, a submission) intact.
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+
+/** Temp files being written now, removed if the process is interrupted (removeTempFiles). */
+const writing = new Set<string>();
+/** Folders already cleared of dead processes' temp files. */
+const swept = new Set<string>();
+const TEMP = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
+/** Whether a process with this pid is running on this machine. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, but someone else's
+  }
+}
+
+/** Removes the temp files that processes no longer running left in `dir` (killed mid-write). */
+async function sweepTempFiles(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = TEMP.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !processAlive(Number(pid))) await rm(join(dir, name), { force: true });
+  }
+}
+
+/** Removes the temp files of writes in progress (a SIGINT or SIGTERM handler calls this before exiting). */
+export function removeTempFiles(): void {
+  for (const tmp of writing) rmSync(tmp, { force: true });
+  writing.clear();
+}
 
 /**
  * Writes `path` through `write`, which fills a temp file in the same folder (rename is only atomic
- * within one filesystem); the data is synced to disk before the rename makes it visible.
+ * within one filesystem); the data is synced to disk before the rename makes it visible. A failure
+ * is reported against `path`, never the temp file.
  */
 export async function writeFileAtomicWith(path: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx');
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fh: FileHandle;
+  try {
+    await mkdir(dir, { recursive: true });
+    await sweepTempFiles(dir);
+    fh = await open(tmp, 'wx');
+  } catch (err) {
+    throw cannotWrite(path, err);
+  }
+  writing.add(tmp);
   let renamed = false;
   try {
     await write(fh);
@@ -21,13 +64,24 @@ export async function writeFileAtomicWith(path: string, write: (fh: FileHandle) 
     await fh.close();
     await rename(tmp, path);
     renamed = true;
+  } catch (err) {
+    throw cannotWrite(path, err);
   } finally {
+    writing.delete(tmp);
     if (!renamed) {
       await fh.close().catch(() => undefined); // already closed when only the rename failed
       await rm(tmp, { force: true });
     }
   }
-  await syncDir(dirname(path));
+  await syncDir(dir);
+}
+
+/** An error naming the file the caller asked for, with the system's reason. */
+function cannotWrite(path: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (!e.code) return e;
+  const why = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', ENOSPC: 'no space left on the device', EISDIR: 'it is a folder', ENOTDIR: 'a part of the path is not a folder' }[e.code] ?? e.message;
+  return new Error(`cannot write ${path}: ${why}`, { cause: err });
 }
 
 /** writeFileAtomicWith for data already in memory. */

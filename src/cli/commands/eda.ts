@@ -17,8 +17,14 @@ export function register(program: Command): void {
     .option('--check <level>', `how hard to check each photo: ${CHECK_LEVELS.join(', ')}`, 'metadata')
     .option('--species-map <file>', 'extra species fixes: CSV from,to or a JSON object')
     .option('--concurrency <n>', 'photos checked at once', intArg, 8)
+    .option('--force', 'replace --report if it exists')
     .option('--quiet', 'no progress output')
-    .action(async (dir: string, o: { json?: boolean; report?: string; check: string; speciesMap?: string; concurrency: number; quiet?: boolean }) => {
+    .action(async (dir: string, o: { json?: boolean; report?: string; check: string; speciesMap?: string; concurrency: number; quiet?: boolean; force?: boolean }) => {
+      if (o.report) {
+        const { checkOutputFile } = await import('../../util/outputs.js');
+        const { dataFolderGuard, outputRule } = await import('../outputs.js');
+        checkOutputFile(o.report, outputRule('--report', o.force, dataFolderGuard(dir)));
+      }
       const mapping = o.speciesMap ? await loadSpeciesMapping(o.speciesMap) : SPECIES_FIXES;
       const competition = await readCompetition(dir, { check: o.check as CheckLevel, speciesMapping: mapping, concurrency: o.concurrency, quiet: o.quiet ?? false });
       const stats = computeEda(competition);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { addRunOptions, identifierOptions, type RunFlags } from './run_options.js';
-import { intArg } from './parse.js';
+import { addRunOptions, checkRunOutput, identifierOptions, type RunFlags } from './run_options.js';
+import { positiveIntArg } from './parse.js';
 
 interface Ranked {
   id: string;
@@ -18,12 +18,14 @@ export function register(program: Command): void {
       .command('identify')
       .description('Which species and which known individual (or new_individual) each photo shows, with the best-matching gallery photos.')
       .argument('<photos...>', 'photo files')
-      .option('--species-top <n>', 'species shown per photo', intArg, 3)
+      .option('--species-top <n>', 'species shown per photo', positiveIntArg, 3)
       .option('--report <file>', 'also write an HTML page showing each photo beside the gallery photos it matched')
+      .option('--force', 'replace --report if it exists')
       .option('--json', 'print one JSON object'),
   )
     .addHelpText('after', '\nExamples:\n  finprint identify --run runs/arcface photos/fin-0412.jpg photos/fin-0413.jpg --json\n  finprint identify --run runs/arcface photos/*.jpg --report matches.html')
-    .action(async (photos: string[], f: RunFlags & { speciesTop: number; report?: string; json?: boolean }) => {
+    .action(async (photos: string[], f: RunFlags & { speciesTop: number; report?: string; json?: boolean; force?: boolean }) => {
+      if (f.report) await checkRunOutput(f, '--report', f.report, photos);
       const { Identifier } = await import('../../runs/identifier.js');
       const { NEW_INDIVIDUAL } = await import('../../data/happywhale.js');
       const ident = await Identifier.open(f.run, identifierOptions(f));

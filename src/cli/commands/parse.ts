@@ -19,3 +19,17 @@ export function shareArg(value: string): number {
   if (n < 0 || n > 1) throw new InvalidArgumentError(`Expected a number from 0 to 1 but received "${value}".`);
   return n;
 }
+
+/** An integer of at least 1 (a count). */
+export function positiveIntArg(value: string): number {
+  const n = intArg(value);
+  if (n < 1) throw new InvalidArgumentError(`Expected an integer of at least 1 but received "${value}".`);
+  return n;
+}
+
+/** An integer of at least 0 (a patience, a limit). */
+export function nonNegativeIntArg(value: string): number {
+  const n = intArg(value);
+  if (n < 0) throw new InvalidArgumentError(`Expected an integer of at least 0 but received "${value}".`);
+  return n;
+}

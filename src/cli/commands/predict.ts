@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addRunOptions, identifierOptions, type RunFlags } from './run_options.js';
+import { addRunOptions, checkRunOutput, identifierOptions, type RunFlags } from './run_options.js';
 import { shareArg } from './parse.js';
 
 export function register(program: Command): void {
@@ -8,10 +8,12 @@ export function register(program: Command): void {
       .command('predict')
       .description('Write the Kaggle submission (image,predictions: five ids per test photo, new_individual placed by the stored threshold).')
       .requiredOption('--out <file.csv>', 'submission file to write (checked before it is written)')
+      .option('--force', 'replace --out if it exists')
       .option('--new-share <f>', 'use (or calibrate) the threshold whose share of new_individual answers on validation is closest to f', shareArg),
   )
     .addHelpText('after', '\nExample:\n  finprint predict --run runs/arcface --data demo-data --out submission.csv')
-    .action(async (f: RunFlags & { out: string; newShare?: number }) => {
+    .action(async (f: RunFlags & { out: string; newShare?: number; force?: boolean }) => {
+      await checkRunOutput(f, '--out', f.out);
       const { predictSubmission } = await import('../../runs/predict.js');
       const r = await predictSubmission(f.run, f.out, { ...identifierOptions(f), newShare: f.newShare });
       console.log(`${f.out}: ${r.images} test photos, new_individual first for ${r.newFirst} (threshold ${r.threshold.toFixed(4)})`);

@@ -28,6 +28,18 @@ export function addRunOptions(cmd: Command): Command {
     .option('--quiet', 'no progress bars');
 }
 
+/**
+ * Refuses an output path that is one of the run's files, a file of its data folder or one of
+ * `inputs`, or that exists without --force; before any work starts.
+ */
+export async function checkRunOutput(f: RunFlags & { force?: boolean }, flag: string, path: string, inputs: readonly string[] = []): Promise<void> {
+  const { readRunRecords, runFolderFiles } = await import('../../runs/run_folder.js');
+  const { checkOutputFile } = await import('../../util/outputs.js');
+  const { dataFolderGuard, outputRule } = await import('../outputs.js');
+  const run = readRunRecords(f.run);
+  checkOutputFile(path, outputRule(flag, f.force, dataFolderGuard(f.data ?? run.config.data), { inputs: [...runFolderFiles(run.dir), ...inputs] }));
+}
+
 export function identifierOptions(f: RunFlags): IdentifierOptions {
   return {
     data: f.data,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { TrainConfig } from '../../train/config.js';
-import { intArg, numberArg } from './parse.js';
+import { TASKS } from '../../train/task_names.js';
+import { intArg, nonNegativeIntArg, numberArg } from './parse.js';
 
 interface TrainFlags {
   data?: string;
@@ -73,7 +74,7 @@ export function register(program: Command): void {
     .command('train')
     .description('Train a backbone with transfer learning (species softmax, or ArcFace identification) with Keras-style callbacks')
     .option('--data <dir>', 'competition-layout folder (train.csv, train_images/)')
-    .option('--task <task>', 'species | individual | joint')
+    .option('--task <task>', TASKS.join(' | '))
     .option('--backbone <name>', 'model name (finprint models)')
     .option('--weights <file>', 'pretrained backbone weights: a .safetensors file (timm names) or a finprint run folder of the same backbone')
     .option('--image-size <n>', "input size (default: the backbone's)", intArg)
@@ -93,9 +94,9 @@ export function register(program: Command): void {
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .option('--config <file>', 'YAML or JSON file with any of these options (flags win)')
     .option('--seed <n>', 'random seed (splits, shuffling, augmentation, initialisation)', intArg)
-    .option('--early-stopping <patience>', 'add EarlyStopping with this patience', intArg)
-    .option('--reduce-lr <patience>', 'add ReduceLROnPlateau with this patience', intArg)
-    .option('--checkpoint-every <batches>', 'also checkpoint every N batches (crash safety)', intArg)
+    .option('--early-stopping <patience>', 'add EarlyStopping with this patience', nonNegativeIntArg)
+    .option('--reduce-lr <patience>', 'add ReduceLROnPlateau with this patience', nonNegativeIntArg)
+    .option('--checkpoint-every <batches>', 'also checkpoint every N batches (crash safety)', nonNegativeIntArg)
     .option('--limit <n>', 'use at most n training photos', intArg)
     .option('--workers <n>', 'photos decoding at once', intArg)
     .option('--json', 'print the result as one JSON object')
@@ -108,6 +109,10 @@ export function register(program: Command): void {
       const cfg = resolveConfig(file, flagsToConfig(flags));
       const r = await trainRun(cfg, { resume: flags.resume ?? false, quiet: flags.quiet ?? false });
       const summary = { run: r.runDir, ...r.final.logs, best_epoch: r.bestEpoch, threshold: r.final.threshold ?? null, seconds: r.seconds, img_s: r.imagesPerSecond, stopped: r.stopReason ?? null };
+      if (r.diverged) {
+        process.stderr.write(`finprint: training diverged (${r.stopReason}); ${r.runDir}/best.safetensors holds the weights of epoch ${r.bestEpoch}, the best before it\n`);
+        process.exitCode = 1;
+      }
       if (flags.json) console.log(JSON.stringify(summary));
       else console.log(`run finished: ${Object.entries(summary).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : v}`).join(', ')}\nreport: ${r.runDir}/report.html`);
     });

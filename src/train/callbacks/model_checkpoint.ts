@@ -1,3 +1,4 @@
+import { checkInteger } from '../../util/check.js';
 import { Callback, Monitor, type Logs, type Mode, type TrainingContext } from './callback.js';
 
 export interface ModelCheckpointOptions {
@@ -31,8 +32,7 @@ export class ModelCheckpoint extends Callback {
     this.filepath = options.filepath ?? 'best.safetensors';
     this.saveBestOnly = options.saveBestOnly ?? true;
     this.saveLast = options.saveLast ?? true;
-    this.saveFreqBatches = options.saveFreqBatches ?? 0;
-    if (!Number.isInteger(this.saveFreqBatches) || this.saveFreqBatches < 0) throw new RangeError(`ModelCheckpoint: saveFreqBatches must be a non-negative integer, got ${this.saveFreqBatches}`);
+    this.saveFreqBatches = checkInteger('ModelCheckpoint.saveFreqBatches', options.saveFreqBatches ?? 0, 0);
   }
 
   private resolve(ctx: TrainingContext, epoch: number): string {
@@ -40,11 +40,18 @@ export class ModelCheckpoint extends Callback {
     return file.startsWith('/') ? file : `${ctx.runDir}/${file}`;
   }
 
-  override onBatchEnd(_epoch: number, batch: number, _logs: Logs, ctx: TrainingContext): void {
-    if (this.saveLast && this.saveFreqBatches > 0 && (batch + 1) % this.saveFreqBatches === 0) ctx.requestResumeCheckpoint();
+  override onBatchEnd(_epoch: number, batch: number, logs: Logs, ctx: TrainingContext): void {
+    const finite = logs.loss === undefined || Number.isFinite(logs.loss);
+    if (finite && this.saveLast && this.saveFreqBatches > 0 && (batch + 1) % this.saveFreqBatches === 0) ctx.requestResumeCheckpoint();
   }
 
   override async onEpochEnd(epoch: number, logs: Logs, ctx: TrainingContext): Promise<void> {
+    // An epoch whose loss diverged (TerminateOnNaN stopped it) leaves broken weights: the best
+    // and the resumable checkpoint keep the last finite ones.
+    if (logs.loss !== undefined && !Number.isFinite(logs.loss)) {
+      ctx.warn(`${this.name}: the loss of epoch ${epoch + 1} is ${logs.loss}; its weights are not saved`);
+      return;
+    }
     const value = this.saveBestOnly ? this.monitor.read(logs, ctx, this.name) : undefined;
     if (!this.saveBestOnly) {
       await ctx.saveWeights(this.resolve(ctx, epoch));
