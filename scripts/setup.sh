@@ -55,7 +55,8 @@ if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 # npm packages: install when node_modules is missing or older than the lock file.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's CPU binaries ship inside the package; its install script would download more.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # The addon: rebuild when any native source is newer than the built module.
