@@ -28,11 +28,12 @@ async function testSplit(ident: Identifier): Promise<LabelledPhotos> {
     throw new Error(`--split test needs the answers in ${file} (image,individual_id), which ${ident.data.dir} lacks; Kaggle's test set has none: write a submission with finprint predict instead`);
   }
   const solution = await readSolution(file);
-  const paths = new Map(ident.data.competition.test.map((t) => [t.image, t.path]));
-  const missing = solution.images.filter((i) => !paths.has(i));
+  // Every photo of test_images/, unreadable ones included: they are answered new_individual, as predict does.
+  const photos = new Map(ident.data.test.map((t) => [t.image, t]));
+  const missing = solution.images.filter((i) => !photos.has(i));
   if (missing.length) throw new Error(`${file} lists ${missing.length} photo(s) not in ${ident.data.dir}/test_images/: ${missing.slice(0, 5).join(', ')}`);
   return {
-    photos: solution.images.map((image) => ({ image, path: paths.get(image)! })),
+    photos: solution.images.map((image) => photos.get(image)!),
     truths: solution.images.map((i) => solution.truths.get(i)!),
     ...(solution.species ? { species: solution.images.map((i) => solution.species!.get(i)!) } : {}),
   };

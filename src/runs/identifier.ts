@@ -1,7 +1,7 @@
 // One trained run ready to identify photos: its model, the data it trained on, its gallery (cached
-// in the run folder) and its new_individual threshold (stored in the run folder, or calibrated on
-// the validation split when missing). evaluate, predict and identify all go through here, so they
-// score photos identically.
+// in the run folder, or under FINPRINT_CACHE when the run folder cannot be written) and its
+// new_individual threshold (stored there too, or calibrated on the validation split when missing).
+// evaluate, predict and identify all go through here, so they score photos identically.
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
@@ -11,7 +11,7 @@ import { embedPhotos, type Embedded } from '../identify/embed.js';
 import { extendGallery, type Gallery } from '../identify/gallery.js';
 import { openGallery, type GalleryOptions } from './gallery_cache.js';
 import { matchEmbeddings } from '../identify/match.js';
-import { readRunData, runDataDir, samplesOf, type RunData } from './run_data.js';
+import { readRunData, runDataDir, samplesOf, validationFingerprint, type RunData } from './run_data.js';
 import { readStoredThreshold, writeStoredThreshold, type ScoreSettings, type StoredThreshold } from './stored_threshold.js';
 import { calibrateThreshold, predictWithThreshold, type Candidate } from '../eval/threshold.js';
 
@@ -30,6 +30,8 @@ export interface IdentifierOptions extends GalleryOptions {
 export interface Photo {
   image: string;
   path: string;
+  /** Why the photo is already known to be unreadable (e.g. zero bytes), for the report if it is. */
+  problem?: string;
 }
 
 export interface Matched {
@@ -56,6 +58,7 @@ function classCandidates(e: Embedded, individuals: readonly string[]): Candidate
 export class Identifier {
   private validationMatches: Promise<Matched & { truths: string[] }> | undefined;
   private searchedGallery: Promise<Gallery> | undefined;
+  private validationPrint: string | undefined;
 
   private constructor(
     readonly run: OpenRun,
@@ -73,7 +76,8 @@ export class Identifier {
   }
 
   get settings(): ScoreSettings {
-    return { gallery: this.gallery.fingerprint, blend: this.options.blend ?? 0 };
+    this.validationPrint ??= validationFingerprint(this.data);
+    return { gallery: this.gallery.fingerprint, validation: this.validationPrint, blend: this.options.blend ?? 0 };
   }
 
   /** Embeds photos and matches them against the gallery (with the validation photos if asked). */
@@ -97,7 +101,8 @@ export class Identifier {
     const candidates = embedded.classTop ? classCandidates(embedded, this.run.info.labels.individuals) : matchEmbeddings(this.run, gallery, embedded.embedding, { blend: this.options.blend ?? 0 });
     // A photo that cannot be read has no candidates, so it is answered new_individual alone.
     for (const u of embedded.unreadable) {
-      process.stderr.write(`${label}: ${u.reason} (left unmatched)\n`);
+      const problem = photos[u.index]?.problem;
+      process.stderr.write(`${label}: ${problem ? `cannot load ${u.path}: ${problem}` : u.reason} (left unmatched)\n`);
       candidates[u.index] = [];
     }
     return { photos: [...photos], embedded, candidates };

@@ -1,17 +1,31 @@
 // The photos a trained run is matched with: its gallery (the training split: every train.csv row
 // that is not one of the run's validation photos) and its labelled validation split, whose truth
-// is new_individual wherever the individual has no photo in the gallery.
-import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+// is new_individual wherever the individual has no photo in the gallery; and every photo of
+// test_images/, the unreadable ones included (they are answered new_individual, never left out).
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { readBoxes } from '../data/boxes.js';
 import { NEW_INDIVIDUAL, readCompetition, type Competition, type TrainRow } from '../data/happywhale.js';
 import type { Box } from '../data/crop.js';
 import type { Sample } from '../data/pipeline.js';
 import type { OpenRun } from './open_run.js';
 
+/** A photo of test_images/; `problem` says why the folder check found it unreadable (e.g. zero bytes). */
+export interface TestPhoto {
+  image: string;
+  path: string;
+  problem?: string;
+}
+
 export interface RunData {
   dir: string;
   competition: Competition;
+  /**
+   * Every photo file of test_images/ (name order): competition.test and the photos the folder
+   * check dropped (empty or not a regular file), which must still be answered.
+   */
+  test: TestPhoto[];
   /** Training-split rows, train.csv order. */
   gallery: TrainRow[];
   /** Validation rows with their truth (an id of the gallery, or new_individual). */
@@ -38,7 +52,43 @@ export async function readRunData(run: OpenRun, dir: string): Promise<RunData> {
   const known = new Set(gallery.map((r) => r.individualId));
   const validation = competition.train.filter((r) => valNames.has(r.image)).map((r) => ({ ...r, truth: known.has(r.individualId) ? r.individualId : NEW_INDIVIDUAL }));
   const boxes = run.info.crops ? await readBoxes(run.info.crops) : undefined;
-  return { dir, competition, gallery, validation, ...(boxes ? { boxes } : {}) };
+  return { dir, competition, test: testPhotos(competition), gallery, validation, ...(boxes ? { boxes } : {}) };
+}
+
+// readCompetition drops a test photo its check finds unreadable and lists it in `issues`; a
+// submission must still answer it, so it is put back with the reason.
+function testPhotos(competition: Competition): TestPhoto[] {
+  const prefix = 'test_images/';
+  const dropped = competition.issues
+    .filter((i) => i.file.startsWith(prefix) && i.kind !== 'not-an-image' && i.row === undefined)
+    .map((i) => {
+      const image = i.file.slice(prefix.length);
+      return { image, path: join(competition.dir, 'test_images', image), problem: i.message };
+    });
+  const all = [...competition.test, ...dropped];
+  return all.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
+}
+
+/** Size and mtime (ms) of a photo; [-1, -1] when it cannot be stat'ed. */
+export type PhotoStat = [size: number, mtimeMs: number];
+
+export function photoStat(path: string): PhotoStat {
+  try {
+    const s = statSync(path);
+    return [s.size, s.mtimeMs];
+  } catch {
+    return [-1, -1];
+  }
+}
+
+/** What the run's validation split depends on: its photos' names, truths, sizes, mtimes and boxes, and the data folder. */
+export function validationFingerprint(data: RunData): string {
+  const h = createHash('sha256').update(data.dir);
+  for (const r of data.validation) {
+    const box = data.boxes?.get(r.image);
+    h.update(`\n${JSON.stringify([r.image, r.truth, ...photoStat(r.path), box ? [box.x0, box.y0, box.x1, box.y1] : null])}`);
+  }
+  return h.digest('hex');
 }
 
 /** Pipeline samples for photos, with their boxes when the run trained on crops. */

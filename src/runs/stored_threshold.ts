@@ -1,16 +1,20 @@
 // The new_individual threshold chosen on a run's validation split, kept in the run folder
 // (threshold.json) with its MAP@5 curve, so predict and identify place new_individual the same way
 // evaluate measured. It is only valid for the scores it was chosen on: the same gallery (weights,
-// photos, mirrors) and the same blend weight.
+// data folder, photos and their contents, mirrors), the same validation photos and the same blend
+// weight. A run folder that cannot be written keeps it in its
+// fallback folder under FINPRINT_CACHE (run_cache.ts) instead.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Calibration } from '../eval/threshold.js';
+import { runCacheCandidates, writeRunCache } from './run_cache.js';
 import { RUN_FILES } from './run_folder.js';
 
 export interface ScoreSettings {
   /** Fingerprint of the gallery the scores came from. */
   gallery: string;
+  /** Fingerprint of the validation photos it was calibrated on (run_data.ts validationFingerprint). */
+  validation: string;
   blend: number;
 }
 
@@ -25,17 +29,26 @@ export interface StoredThreshold extends Calibration {
 
 /**
  * The stored threshold if it was chosen for these settings (and, when `newShare` is given, by that
- * target share); undefined if there is none or it no longer applies.
+ * target share), from the run folder or its fallback folder, whichever matches; undefined if there
+ * is none or it no longer applies. A file that cannot be read or parsed is one that does not apply.
  */
 export function readStoredThreshold(runDir: string, settings: ScoreSettings, newShare?: number): StoredThreshold | undefined {
-  const file = join(runDir, RUN_FILES.threshold);
-  if (!existsSync(file)) return undefined;
-  const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredThreshold;
-  if (stored.settings?.gallery !== settings.gallery || stored.settings.blend !== settings.blend) return undefined;
-  if (newShare !== undefined && (stored.method.kind !== 'new-share' || stored.method.target !== newShare)) return undefined;
-  return stored;
+  for (const file of runCacheCandidates(runDir, RUN_FILES.threshold)) {
+    if (!existsSync(file)) continue;
+    let stored: StoredThreshold;
+    try {
+      stored = JSON.parse(readFileSync(file, 'utf8')) as StoredThreshold;
+    } catch {
+      continue;
+    }
+    if (stored?.settings?.gallery !== settings.gallery || stored.settings.validation !== settings.validation || stored.settings.blend !== settings.blend) continue;
+    if (newShare !== undefined && (stored.method?.kind !== 'new-share' || stored.method.target !== newShare)) continue;
+    return stored;
+  }
+  return undefined;
 }
 
-export async function writeStoredThreshold(runDir: string, stored: StoredThreshold): Promise<void> {
-  await writeFileAtomic(join(runDir, RUN_FILES.threshold), `${JSON.stringify(stored, null, 2)}\n`);
+/** Stores the threshold in the run folder, or in its fallback folder when the run folder cannot be written; returns the file. */
+export async function writeStoredThreshold(runDir: string, stored: StoredThreshold): Promise<string> {
+  return writeRunCache(runDir, RUN_FILES.threshold, 'threshold', (file) => writeFileAtomic(file, `${JSON.stringify(stored, null, 2)}\n`));
 }

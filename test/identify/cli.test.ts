@@ -3,7 +3,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsv } from '../../src/data/csv.js';
@@ -28,6 +28,7 @@ function ok(...args: string[]): string {
 }
 
 const json = <T>(...args: string[]): T => JSON.parse(ok(...args)) as T;
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 before(async () => {
   work = await tempDir('finprint-identify-');
@@ -142,7 +143,7 @@ describe('identify, evaluate, predict, score', () => {
     assert.match(bad.stderr, /train\.csv: a problem:\n {2}line 1: header is "image,species,individual_id": expected exactly image,predictions/);
   });
 
-  // Last: it rebuilds the run's gallery from damaged data.
+  // It rebuilds the run's gallery from damaged data; the tests after it make their own.
   it('reports a photo it cannot read and goes on: left out of the gallery, answered new_individual in the submission', async () => {
     const damaged = join(work, 'damaged');
     cpSync(data, damaged, { recursive: true });
@@ -176,5 +177,105 @@ describe('identify, evaluate, predict, score', () => {
     const none = finprint('identify', '--run', run, '--data', damaged, '--quiet', join(damaged, 'test_images', testPhoto));
     assert.notEqual(none.status, 0);
     assert.match(none.stderr, /none of the 1 photo\(s\) can be read/);
+  });
+  // The safety issue's defects: a stale gallery cache, a read-only run folder, a zero-byte test photo.
+  it('rebuilds a cached gallery made from another data folder or from photos since changed, saying why, and answers as a rebuilt one', async () => {
+    const valImages = new Set((JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { valImages: string[] }).valImages.map((p) => basename(p)));
+    const picks: string[][] = [];
+    for (const r of (await readCsv(join(data, 'train.csv'))).rows) {
+      if (!valImages.has(r[0]!) && !picks.some((p) => p[2] === r[2])) picks.push(r);
+    }
+    const [a, b, c, d] = picks.map((r) => r[0]!); // gallery photos of four different individuals
+    ok('predict', '--run', run, '--data', data, '--quiet', '--out', join(work, 'before.csv')); // the cache is made from data/
+    const other = join(work, 'other');
+    cpSync(data, other, { recursive: true });
+    const swap = (x: string, y: string): void => {
+      const [px, py] = [join(other, 'train_images', x), join(other, 'train_images', y)];
+      const [bx, by] = [readFileSync(px), readFileSync(py)];
+      writeFileSync(px, by);
+      writeFileSync(py, bx);
+    };
+    type Out = { photos: { individuals: { gallery_photo: string | null; similarity: number | null }[] }[] };
+    const bestGalleryPhoto = (photo: string): { stderr: string; best: Out['photos'][number]['individuals'][number] } => {
+      const r = finprint('identify', '--run', run, '--data', other, '--quiet', '--json', join(other, 'train_images', photo));
+      assert.equal(r.status, 0, r.stderr);
+      return { stderr: r.stderr, best: (JSON.parse(r.stdout) as Out).photos[0]!.individuals.find((x) => x.gallery_photo !== null)! };
+    };
+    // Same photo names, other contents: a stale cache would find the swapped partner's old row.
+    swap(a!, b!);
+    const moved = bestGalleryPhoto(a!);
+    assert.match(moved.stderr, new RegExp(`gallery: the data folder is ${escape(other)}, the cache was made from ${escape(data)}.*, embedding again`));
+    assert.equal(basename(moved.best.gallery_photo!), a, 'the photo finds its own row');
+    assert.ok(moved.best.similarity! > 0.999);
+    // Photos changed in place, names kept.
+    swap(c!, d!);
+    const inPlace = bestGalleryPhoto(c!);
+    assert.match(inPlace.stderr, /gallery: photos changed since the cache was made \(2 photos\), embedding again/);
+    assert.equal(basename(inPlace.best.gallery_photo!), c);
+    assert.ok(inPlace.best.similarity! > 0.999);
+    // Now the cache matches: reused without a word, with the answers of a rebuilt gallery.
+    const reused = finprint('predict', '--run', run, '--data', other, '--quiet', '--out', join(work, 'other.csv'));
+    assert.equal(reused.status, 0, reused.stderr);
+    assert.doesNotMatch(reused.stderr, /embedding again/);
+    ok('predict', '--run', run, '--data', other, '--rebuild-gallery', '--quiet', '--out', join(work, 'other-rebuilt.csv'));
+    assert.equal(readFileSync(join(work, 'other.csv'), 'utf8'), readFileSync(join(work, 'other-rebuilt.csv'), 'utf8'));
+  });
+
+  it('keeps the gallery and threshold of a run folder it cannot write under FINPRINT_CACHE, and reads them back from there', () => {
+    const ro = join(work, 'run-readonly');
+    cpSync(run, ro, { recursive: true, filter: (src) => !['gallery.safetensors', 'threshold.json'].includes(basename(src)) });
+    chmodSync(ro, 0o555);
+    let writable = false;
+    try {
+      writeFileSync(join(ro, '.probe'), '');
+      rmSync(join(ro, '.probe'));
+      writable = true;
+    } catch {
+      // read-only as meant
+    }
+    // Root writes through permissions: block the two files instead, with folders where they would be written.
+    if (writable) for (const f of ['gallery.safetensors', 'threshold.json']) mkdirSync(join(ro, f));
+    try {
+      const first = finprint('predict', '--run', ro, '--data', data, '--quiet', '--out', join(work, 'readonly.csv'));
+      assert.equal(first.status, 0, first.stderr);
+      const fallbacks = readdirSync(join(work, 'cache', 'runs')).filter((n) => n.startsWith('run-readonly-'));
+      assert.equal(fallbacks.length, 1);
+      const fallback = join(work, 'cache', 'runs', fallbacks[0]!);
+      for (const f of ['gallery.safetensors', 'threshold.json']) {
+        assert.ok(existsSync(join(fallback, f)), `${f} in ${fallback}`);
+        const label = f === 'threshold.json' ? 'threshold' : 'gallery';
+        assert.match(first.stderr, new RegExp(`${label}: cannot write ${escape(join(ro, f))} \\(E[A-Z]+\\); cached in ${escape(join(fallback, f))} instead`));
+      }
+      const stamps = (): number[] => ['gallery.safetensors', 'threshold.json'].map((f) => statSync(join(fallback, f)).mtimeMs);
+      const before = stamps();
+      const second = finprint('predict', '--run', ro, '--data', data, '--quiet', '--out', join(work, 'readonly-again.csv'));
+      assert.equal(second.status, 0, second.stderr);
+      assert.doesNotMatch(second.stderr, /cannot write|embedding again/);
+      assert.deepEqual(stamps(), before, 'read back, neither embedded nor calibrated again');
+      ok('predict', '--run', run, '--data', data, '--quiet', '--out', join(work, 'writable.csv'));
+      for (const f of ['readonly.csv', 'readonly-again.csv']) assert.equal(readFileSync(join(work, f), 'utf8'), readFileSync(join(work, 'writable.csv'), 'utf8'), f);
+    } finally {
+      chmodSync(ro, 0o755);
+    }
+  });
+
+  it('answers a zero-byte test photo new_individual alone and says so; the submission scores and evaluate --split test counts it', async () => {
+    const zero = join(work, 'zero-byte');
+    cpSync(data, zero, { recursive: true });
+    const tests = (await readCsv(join(data, 'test_solution.csv'))).rows.map((row) => row[0]!);
+    const empty = tests[1]!;
+    writeFileSync(join(zero, 'test_images', empty), '');
+    const out = join(work, 'zero-byte.csv');
+    const r = finprint('predict', '--run', run, '--data', zero, '--quiet', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`test: cannot load ${escape(join(zero, 'test_images', empty))}: zero bytes \\(left unmatched\\)`));
+    const sub = parseSubmission(readFileSync(out, 'utf8'), out, tests);
+    assert.equal(sub.size, tests.length, 'every test photo answered');
+    assert.deepEqual(sub.get(empty), ['new_individual']);
+    const scored = json<{ map5: number; images: number }>('score', join(zero, 'test_solution.csv'), out, '--json');
+    assert.equal(scored.images, tests.length);
+    const evaluated = json<Summary>('evaluate', '--run', run, '--data', zero, '--split', 'test', '--quiet', '--json');
+    assert.equal(evaluated.images, tests.length);
+    assert.equal(evaluated.map5, scored.map5);
   });
 });

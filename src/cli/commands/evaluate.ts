@@ -22,8 +22,14 @@ export function register(program: Command): void {
       const split = checkOneOf('--split', f.split, SPLITS);
       const e = await evaluateRun(f.run, { ...identifierOptions(f), split, newShare: f.newShare });
       const report = join(e.summary.run, 'evaluation.html');
-      await writeEvaluationReport(report, e);
-      await writeFileAtomic(join(e.summary.run, 'evaluation.json'), JSON.stringify(e.summary, null, 2));
+      // The figures are printed either way; a run folder that cannot be written (read-only) only loses the files.
+      const written = await Promise.all([writeEvaluationReport(report, e), writeFileAtomic(join(e.summary.run, 'evaluation.json'), JSON.stringify(e.summary, null, 2))]).then(
+        () => true,
+        (err: Error) => {
+          process.stderr.write(`evaluate: ${err.message}; the results are printed only\n`);
+          return false;
+        },
+      );
       const s = e.summary;
       if (f.json) {
         console.log(JSON.stringify(s));
@@ -36,6 +42,6 @@ export function register(program: Command): void {
       console.log(`  known individuals found (top-1) ${pct(s.known_recall)}  new individuals flagged (top-1) ${pct(s.new_recall)}`);
       console.log(`  new_individual threshold ${s.threshold.toFixed(4)} (${s.threshold_method})`);
       for (const [species, v] of Object.entries(s.per_species_map5)) console.log(`  ${species.padEnd(28)} MAP@5 ${v.toFixed(4)}`);
-      console.log(`report: ${report}`);
+      if (written) console.log(`report: ${report}`);
     });
 }
