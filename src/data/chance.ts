@@ -1,3 +1,5 @@
+import { invalidParameterError } from '../util/check.js';
+
 /**
  * Proportional chance criterion: the sum of squared class shares, i.e. the accuracy of guessing
  * each class at its base rate. A model is commonly held to beat chance when it exceeds 1.25 x PCC.
@@ -5,8 +7,10 @@
 export function pcc(counts: Iterable<number>): number {
   let total = 0;
   let squares = 0;
+  let i = 0;
   for (const n of counts) {
-    if (!(n >= 0)) throw new Error(`Expected non-negative class counts for pcc but received ${n}`);
+    if (!(n >= 0)) throw invalidParameterError(`pcc counts[${i}]`, 'a non-negative class count', n);
+    i++;
     total += n;
     squares += n * n;
   }

@@ -1,4 +1,4 @@
-import { checkInteger } from '../util/check.js';
+import { checkInteger, invalidParameterError } from '../util/check.js';
 import { createLimiter } from '../util/pool.js';
 import { Rng } from '../util/random.js';
 import type { Batch, ImagePipeline, Sample } from './pipeline.js';
@@ -44,7 +44,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     this.prefetch = checkInteger('prefetch', options.prefetch ?? 2, 0);
     this.concurrency = checkInteger('concurrency', options.concurrency ?? 4, 1);
     this.skipUnreadable = options.skipUnreadable ?? false;
-    if (this.augment && !pipeline.augment) throw new Error('Expected a pipeline with augment options for augment: true');
+    if (this.augment && !pipeline.augment) throw invalidParameterError('augment', 'false for a pipeline without augment options', this.augment);
   }
 
   /** Batches per epoch. */

@@ -1,4 +1,5 @@
 import { checkTriple, invalidParameterError } from '../util/check.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../util/imagenet.js';
 import type { RawImage } from './image.js';
 
 /** Per-channel mean and std in 0..1 space, as timm pretrained configs give them. */
@@ -7,7 +8,7 @@ export interface Normalization {
   std: readonly [number, number, number];
 }
 
-export const IMAGENET: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+export const IMAGENET: Normalization = { mean: IMAGENET_MEAN, std: IMAGENET_STD };
 
 /**
  * Returns a function that writes an RGB image into `out` at `offset` as normalised CHW floats.

@@ -9,7 +9,7 @@ import { createModel, type Backbone } from '../models/index.js';
 import { ConvNormAct } from '../models/layers.js';
 import * as nn from '../nn/index.js';
 import * as torch from '../torch/index.js';
-import { checkInteger } from '../util/check.js';
+import { checkInteger, invalidParameterError } from '../util/check.js';
 
 /** Channels of the head's output, in order. */
 export const HEAD_CHANNELS = ['heatmap', 'left', 'top', 'right', 'bottom'] as const;
@@ -38,11 +38,11 @@ export class CenterNet extends nn.Module {
     checkInteger('channels', config.channels, 1);
     this.backbone = this.registerModule('backbone', createModel(config.backbone, { numClasses: 0, imgSize: config.imageSize }));
     const featureSize = torch.noGrad(() => torch.tidy(() => this.backbone.forwardFeatures(torch.zeros([1, 3, config.imageSize, config.imageSize])).shape));
-    if (featureSize.length !== 4) throw new Error(`detector: backbone ${config.backbone} gives token features [${featureSize.join(', ')}], not a feature map; choose a CNN (e.g. efficientnet_b0, vgg16)`);
+    if (featureSize.length !== 4) throw invalidParameterError('backbone', `a CNN with a feature map, e.g. efficientnet_b0 or vgg16 (this one gives token features [${featureSize.join(', ')}])`, config.backbone);
     const stride = config.imageSize / featureSize[3]!;
     const ups = Math.log2(stride / config.outputStride);
-    if (!Number.isInteger(ups) || ups < 0) throw new Error(`detector: outputStride ${config.outputStride} must be the backbone's stride (${stride}) divided by a power of two`);
-    if (config.imageSize % config.outputStride) throw new Error(`detector: imageSize ${config.imageSize} must be a multiple of outputStride ${config.outputStride}`);
+    if (!Number.isInteger(ups) || ups < 0) throw invalidParameterError('outputStride', `the backbone's stride (${stride}) divided by a power of two`, config.outputStride);
+    if (config.imageSize % config.outputStride) throw invalidParameterError('imageSize', `a multiple of outputStride (${config.outputStride})`, config.imageSize);
     this.gridSize = config.imageSize / config.outputStride;
     // Each stage doubles the resolution (nearest upsampling then a 3x3 conv: no checkerboard, unlike a deconv).
     const stages: nn.Module[] = [];
@@ -55,7 +55,7 @@ export class CenterNet extends nn.Module {
     // Stride-2 convs down to the output stride, widening towards the neck's width.
     const path: nn.Module[] = [];
     const steps = Math.log2(config.outputStride);
-    if (!Number.isInteger(steps) || steps < 1) throw new Error(`detector: outputStride must be a power of two >= 2, got ${config.outputStride}`);
+    if (!Number.isInteger(steps) || steps < 1) throw invalidParameterError('outputStride', 'a power of two >= 2', config.outputStride);
     for (let i = 0, c = 3; i < steps; i++) {
       const width = Math.max(8, config.channels >> (steps - 1 - i));
       path.push(new ConvNormAct(c, width, 3, { stride: 2, act: 'relu' }));

@@ -3,7 +3,7 @@
 // Photos whose box scores under minScore get no row: training and prediction then both use them
 // whole, since both read the same file.
 import { writeBoxFile, type BoxRecord } from '../data/boxes.js';
-import { checkNumber } from '../util/check.js';
+import { checkNumber, invalidParameterError } from '../util/check.js';
 import { listPhotos, photoSizes, type Photo } from './data.js';
 import { toPixels } from './decode.js';
 import { Detector } from './detector.js';
@@ -17,7 +17,7 @@ export interface CropSummary {
 
 export async function writePredictedBoxes(detectorDir: string, folders: readonly string[], out: string, options: { minScore: number; batchSize?: number; workers?: number; quiet?: boolean }): Promise<CropSummary> {
   checkNumber('minScore', options.minScore, 0, 1);
-  if (folders.length === 0) throw new Error('crop: give at least one --images folder');
+  if (folders.length === 0) throw invalidParameterError('folders', 'at least one folder of photos', folders);
   const photos: Photo[] = [];
   const seen = new Map<string, string>();
   for (const folder of folders) {

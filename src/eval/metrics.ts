@@ -4,6 +4,7 @@
 // submission file as readily as a model's output.
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { averagePrecisionAt5, MAP_K, map5 } from './map5.js';
+import { checkInteger } from '../util/check.js';
 
 function checkPaired(where: string, truths: readonly unknown[], predictions: readonly unknown[]): void {
   if (truths.length !== predictions.length) throw new RangeError(`${where}: ${truths.length} truths but ${predictions.length} predictions`);
@@ -12,7 +13,7 @@ function checkPaired(where: string, truths: readonly unknown[], predictions: rea
 /** Share of images whose truth is among their first k predictions (0 for no images). */
 export function topKAccuracy(truths: readonly string[], predictions: readonly (readonly string[])[], k: number): number {
   checkPaired('topKAccuracy', truths, predictions);
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`topKAccuracy: k must be a positive integer, got ${String(k)}`);
+  checkInteger('k', k, 1);
   if (truths.length === 0) return 0;
   let hits = 0;
   truths.forEach((t, i) => {

@@ -3,7 +3,7 @@
 // threshold, as the competition's winning entries did.
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { map5 } from './map5.js';
-import { checkInteger } from '../util/check.js';
+import { checkInteger, checkNumber } from '../util/check.js';
 
 /** One ranked answer for a query: an individual and its score (e.g. a gallery search's best similarity). */
 export interface Candidate {
@@ -17,7 +17,7 @@ export interface Candidate {
 
 /** Five predictions for one query: candidates in order, new_individual where scores fall below threshold. */
 export function predictWithThreshold(candidates: readonly Candidate[], threshold: number, k = 5): string[] {
-  if (!Number.isFinite(threshold)) throw new RangeError(`predictWithThreshold: threshold must be a finite number, got ${String(threshold)}`);
+  checkNumber('threshold', threshold);
   const out: string[] = [];
   let inserted = false;
   for (const c of candidates.slice(0, k)) {
@@ -94,7 +94,7 @@ export function calibrateThreshold(candidates: readonly (readonly Candidate[])[]
     return { threshold, map5: map5(truths, preds), newShare: preds.filter((p) => p[0] === NEW_INDIVIDUAL).length / preds.length };
   });
   const target = options.targetNewShare;
-  if (target !== undefined && !(target >= 0 && target <= 1)) throw new RangeError(`calibrateThreshold: targetNewShare must be a share from 0 to 1, got ${String(target)}`);
+  if (target !== undefined) checkNumber('targetNewShare', target, 0, 1);
   const best = target === undefined
     ? middleOfBestPlateau(curve)
     : curve.reduce((a, b) => (Math.abs(b.newShare - target) < Math.abs(a.newShare - target) ? b : a));

@@ -11,7 +11,7 @@
 // on the gallery alone, so that a photo scores the same whatever it is matched with.
 import { JointHead } from '../models/arcface.js';
 import * as torch from '../torch/index.js';
-import { checkInteger, checkNumber } from '../util/check.js';
+import { checkInteger, checkNumber, invalidParameterError } from '../util/check.js';
 import type { Gallery } from './gallery.js';
 import type { TrainedModel } from './model.js';
 import type { Candidate } from '../eval/threshold.js';
@@ -58,7 +58,7 @@ export function matchEmbeddings(trained: TrainedModel, gallery: Gallery, queries
   const blockSize = checkInteger('blockSize', options.blockSize ?? 1024, 1);
   const head = trained.task.model.head;
   if (w > 0 && !(head instanceof JointHead)) {
-    throw new Error(`--blend needs ArcFace class centres, which only identification runs have (this run's task is '${trained.task.name}')`);
+    throw invalidParameterError('blend', `0 for a model without ArcFace class centres, which only identification tasks have (this one's task is '${trained.task.name}')`, w);
   }
   if (queries.length % gallery.dim !== 0) throw new RangeError(`matchEmbeddings: ${queries.length} numbers are not rows of the gallery's ${gallery.dim} dims`);
   const n = queries.length / gallery.dim;

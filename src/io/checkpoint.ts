@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import type { Tensor } from '../torch/index.js';
+import { invalidParameterError } from '../util/check.js';
 import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from './safetensors.js';
 
 export interface CheckpointContent {
@@ -31,7 +32,7 @@ function digest(tensors: Map<string, Tensor>): string {
 function flatten(content: CheckpointContent): Map<string, Tensor> {
   const flat = new Map<string, Tensor>();
   for (const [group, tensors] of content.tensors) {
-    if (group.includes('/')) throw new TypeError(`checkpoint: tensor group names must not contain '/', got ${group}`);
+    if (group.includes('/')) throw invalidParameterError('checkpoint tensor group name', "a name without '/'", group);
     for (const [name, t] of tensors) flat.set(`${group}/${name}`, t);
   }
   return flat;

@@ -10,8 +10,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { Tensor, elementSize, isFloating, type DType } from '../torch/index.js';
 import { rawFromBuffer } from '../torch/tensor.js';
+import { invalidParameterError } from '../util/check.js';
 import { writeFileAtomicWith } from '../util/fs.js';
-import { readAt, writeAt } from './atomic.js';
+import { readAt, writeAt } from './positioned.js';
 
 const DTYPES = {
   F64: 'float64',
@@ -71,7 +72,7 @@ export function dtypeFromSafetensors(code: SafetensorsDType): DType {
 
 export function dtypeToSafetensors(dtype: DType): SafetensorsDType {
   const code = (Object.keys(DTYPES) as SafetensorsDType[]).find((k) => DTYPES[k] === dtype);
-  if (!code) throw new TypeError(`dtype: ${String(dtype)} has no safetensors name`);
+  if (!code) throw invalidParameterError('dtype', `a dtype safetensors names (${Object.values(DTYPES).join(', ')})`, dtype);
   return code;
 }
 
@@ -216,7 +217,7 @@ function checkMetadata(value: unknown, src: string): Record<string, string> {
 
 function select(header: SafetensorsHeader, options: LoadOptions, src: string): [string, TensorInfo][] {
   if (options.dtype !== undefined && !isFloating(options.dtype)) {
-    throw new TypeError(`dtype: expected a floating dtype (float32, float64, float16, bfloat16), got ${String(options.dtype)}`);
+    throw invalidParameterError('dtype', 'a floating dtype (float32, float64, float16, bfloat16)', options.dtype);
   }
   const all = [...header.tensors];
   if (!options.names) return all;

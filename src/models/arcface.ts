@@ -104,7 +104,7 @@ export class ArcFaceHead extends Module {
 
 function marginList(numClasses: number, options: ArcFaceOptions): number[] {
   if (options.margins === undefined) return new Array<number>(numClasses).fill(checkNumber('m', options.m ?? 0.5, 0, Math.PI / 2));
-  if (options.m !== undefined) throw new TypeError('ArcFaceHead: give m or margins, not both');
+  if (options.m !== undefined) throw invalidParameterError('m', 'no m with margins (give m or margins, not both)', options.m);
   if (!Array.isArray(options.margins) || options.margins.length !== numClasses) {
     throw invalidParameterError('margins', `an array of ${numClasses} margins (one per class)`, options.margins);
   }

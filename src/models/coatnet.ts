@@ -8,6 +8,7 @@
 import * as nn from '../nn/index.js';
 import * as torch from '../torch/index.js';
 import { F, type Tensor } from '../torch/index.js';
+import { invalidParameterError } from '../util/check.js';
 import { Backbone, type NamedBlock, type PretrainedCfg } from './backbone.js';
 import { BNAct, ClassifierHead, LayerNorm2d, makeDivisible } from './layers.js';
 import { registerModel } from './registry.js';
@@ -224,7 +225,7 @@ class TransformerBlock2d extends nn.Module {
 
   constructor(dim: number, dimOut: number, stride: 1 | 2, dimHead: number, window: [number, number]) {
     super();
-    if (stride === 1 && dim !== dimOut) throw new RangeError(`TransformerBlock2d: a stride-1 block keeps the width, got ${dim} -> ${dimOut}`);
+    if (stride === 1 && dim !== dimOut) throw invalidParameterError('TransformerBlock2d.dimOut', `dim (${dim}): a stride-1 block keeps the width`, dimOut);
     this.shortcut = this.registerModule('shortcut', stride === 2 ? new Downsample2d(dim, dimOut, { bias: false }) : new nn.Identity());
     const norm = new LayerNorm2d(dim, { eps: 1e-6 });
     this.norm1 = this.registerModule('norm1', stride === 2 ? new nn.Sequential({ norm, down: new Downsample2d(dim, dim) }) : norm);

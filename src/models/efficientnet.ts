@@ -2,6 +2,7 @@
 // inverted-residual blocks with squeeze-and-excitation, then a 1x1 conv head. SiLU throughout,
 // BN eps 1e-5, symmetric PyTorch padding (not the tf_ variants' asymmetric 'same').
 import * as nn from '../nn/index.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../util/imagenet.js';
 import { F, tidy, type Tensor } from '../torch/index.js';
 import { Backbone, type NamedBlock } from './backbone.js';
 import { activate_, BNAct, createClassifier, dropPath, globalAvgPool, symmetricPadding } from './layers.js';
@@ -236,8 +237,8 @@ registerModel({
     inputSize: [3, 224, 224],
     interpolation: 'bicubic',
     cropPct: 0.875,
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
+    mean: [...IMAGENET_MEAN],
+    std: [...IMAGENET_STD],
     fixedInputSize: false,
     classifier: ['classifier'],
     numClasses: 1000,

@@ -3,7 +3,7 @@
 // embedding that identification compares; the ArcFace margin heads live in arcface.ts.
 import { BatchNorm1d, Dropout, Linear, Module } from '../nn/index.js';
 import { F, full, tidy, type Tensor } from '../torch/index.js';
-import { checkInteger, checkNumber, invalidParameterError } from '../util/check.js';
+import { checkInteger, checkNumber, checkPositive } from '../util/check.js';
 
 /** The dims to pool over: H and W of NCHW maps, or the tokens of [B, tokens, C]. */
 function poolDims(x: Tensor, where: string): number[] {
@@ -74,8 +74,7 @@ export class GeM extends Module {
 
   constructor(options: GeMOptions = {}) {
     super();
-    const p = options.p ?? 3;
-    if (typeof p !== 'number' || !(p > 0) || !Number.isFinite(p)) throw invalidParameterError('p', 'a positive number', p);
+    const p = checkPositive('p', options.p ?? 3);
     this.p = this.registerParameter('p', full([1], p, { dtype: 'float32' }));
     this.eps = checkNumber('eps', options.eps ?? 1e-6, 0);
   }

@@ -4,6 +4,7 @@
 // ties the model to its input size. The ops and their order follow timm so checkpoints give the
 // same numbers.
 import * as nn from '../nn/index.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../util/imagenet.js';
 import * as torch from '../torch/index.js';
 import { F, type Tensor } from '../torch/index.js';
 import { Backbone, type NamedBlock, type PretrainedCfg } from './backbone.js';
@@ -363,8 +364,8 @@ const levit192Cfg: PretrainedCfg = {
   inputSize: [3, 224, 224],
   interpolation: 'bicubic',
   cropPct: 0.9,
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
+  mean: [...IMAGENET_MEAN],
+  std: [...IMAGENET_STD],
   fixedInputSize: true,
   classifier: ['head.linear', 'head_dist.linear'],
   numClasses: 1000,

@@ -1,4 +1,5 @@
 // Model names -> builders and pretrained configs, as timm's create_model and list_models.
+import { checkInteger, invalidParameterError } from '../util/check.js';
 import type { Backbone, PretrainedCfg } from './backbone.js';
 
 export interface ModelOptions {
@@ -29,7 +30,7 @@ export function registerModel(entry: ModelEntry): void {
 
 export function modelEntry(name: string): ModelEntry {
   const e = entries.get(name);
-  if (!e) throw new Error(`unknown model '${name}'; available: ${listModels({ includeTestVariants: true }).join(', ')}`);
+  if (!e) throw invalidParameterError('model', `one of ${listModels({ includeTestVariants: true }).join(', ')}`, name);
   return e;
 }
 
@@ -41,7 +42,7 @@ export function listModels(options: { includeTestVariants?: boolean } = {}): str
 export function checkInputSize(name: string, size: number): void {
   const { min = 32, multipleOf = 1 } = modelEntry(name).inputSizes ?? {};
   if (!Number.isInteger(size) || size < min || size % multipleOf !== 0) {
-    throw new RangeError(`${name} takes input sizes of at least ${min}${multipleOf > 1 ? ` that are multiples of ${multipleOf}` : ''}; got ${size}`);
+    throw invalidParameterError(`${name} input size`, `an integer >= ${min}${multipleOf > 1 ? ` that is a multiple of ${multipleOf}` : ''}`, size);
   }
 }
 
@@ -49,7 +50,7 @@ export function checkInputSize(name: string, size: number): void {
 export function createModel(name: string, options: ModelOptions = {}): Backbone {
   const e = modelEntry(name);
   const numClasses = options.numClasses ?? e.pretrainedCfg.numClasses;
-  if (!Number.isInteger(numClasses) || numClasses < 0) throw new RangeError(`createModel: numClasses must be a non-negative integer, got ${String(numClasses)}`);
+  checkInteger('createModel.numClasses', numClasses, 0);
   if (options.imgSize !== undefined) checkInputSize(name, options.imgSize);
   return e.create({ numClasses, ...(options.imgSize !== undefined ? { imgSize: options.imgSize } : {}) });
 }

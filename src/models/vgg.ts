@@ -3,6 +3,7 @@
 // (`pre_logits`, timm's ConvMlp: a 7x7 conv and a 1x1 conv) so any input size works, then an
 // average-pooling classifier (`head`).
 import * as nn from '../nn/index.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../util/imagenet.js';
 import { F, tidy, type Tensor } from '../torch/index.js';
 import { Backbone, type NamedBlock, type PretrainedCfg } from './backbone.js';
 import { activate_, ClassifierHead, InPlaceAct } from './layers.js';
@@ -135,17 +136,14 @@ function initWeights(model: VGG): void {
   });
 }
 
-const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
-const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
-
 function vggCfg(hfHubId: string, numClasses: number): PretrainedCfg {
   return {
     hfHubId,
     inputSize: [3, 224, 224],
     interpolation: 'bilinear',
     cropPct: 0.875,
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
+    mean: [...IMAGENET_MEAN],
+    std: [...IMAGENET_STD],
     fixedInputSize: false,
     classifier: ['head.fc'],
     numClasses,

@@ -47,7 +47,7 @@ export async function loadWeights(model: AnyModule, file: string, options: LoadW
   const classifier = checkPrefixes('classifier', options.classifier ?? []);
   const named = Array.isArray(options.ignoreHead) ? checkPrefixes('ignoreHead', options.ignoreHead) : [];
   if (options.ignoreHead === true && classifier.length === 0) {
-    throw new TypeError('loadWeights: ignoreHead: true needs the classifier prefixes (options.classifier, from the model\'s pretrainedCfg.classifier), or pass the prefixes as ignoreHead');
+    throw invalidParameterError('ignoreHead', "the head's prefixes, or true with options.classifier (true needs the classifier prefixes, from the model's pretrainedCfg.classifier)", true);
   }
   const prefix = options.prefix === undefined ? undefined : checkPrefixes('prefix', [options.prefix])[0]!;
   const raw = await loadSafetensors(file, { dtype: 'float32' });
@@ -137,7 +137,7 @@ export function hubRepo(name: string, tag?: string): string {
   if (typeof name !== 'string' || !/^[\w-]+(\.[\w-]+)?$/.test(name)) throw invalidParameterError('name', "a model name such as 'vgg16' or 'vgg16.tv_in1k'", name);
   if (tag !== undefined && !/^[\w-]+$/.test(tag)) throw invalidParameterError('tag', "a pretrained tag such as 'tv_in1k'", tag);
   const [model, nameTag] = name.split('.') as [string, string | undefined];
-  if (nameTag !== undefined && tag !== undefined) throw new Error(`hubRepo: '${name}' already names tag '${nameTag}'; drop the tag '${tag}' or the one in the name`);
+  if (nameTag !== undefined && tag !== undefined) throw invalidParameterError('tag', `no tag: '${name}' already names tag '${nameTag}' (drop one of them)`, tag);
   const t = tag ?? nameTag;
   return t === undefined ? modelEntry(model).pretrainedCfg.hfHubId : `timm/${model}.${t}`;
 }

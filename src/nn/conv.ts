@@ -36,7 +36,7 @@ export class Conv2d extends Module {
     this.inChannels = checkInteger('inChannels', inChannels, 1);
     this.outChannels = checkInteger('outChannels', outChannels, 1);
     if (inChannels % this.groups || outChannels % this.groups) {
-      throw new RangeError(`Conv2d: inChannels (${inChannels}) and outChannels (${outChannels}) must be divisible by groups (${this.groups})`);
+      throw invalidParameterError('groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, this.groups);
     }
     this.kernelSize = pair('kernelSize', kernelSize, 1);
     this.stride = pair('stride', options.stride ?? 1, 1);
@@ -51,7 +51,7 @@ export class Conv2d extends Module {
   private resolvePadding(p: NonNullable<Conv2dOptions['padding']>): Conv2d['padding'] {
     if (p === 'valid') return [0, 0];
     if (p === 'same') {
-      if (this.stride.some((s) => s !== 1)) throw new RangeError("Conv2d: padding 'same' needs stride 1; pass explicit [left, right, top, bottom] padding instead");
+      if (this.stride.some((s) => s !== 1)) throw invalidParameterError('stride', "1 with padding 'same' (it needs stride 1; pass explicit [left, right, top, bottom] padding instead)", this.stride);
       // Total padding per dim is dilation * (kernel - 1); the extra pixel of an odd total goes after.
       const [th, tw] = this.kernelSize.map((k, i) => this.dilation[i]! * (k - 1)) as [number, number];
       const [t, l] = [Math.floor(th / 2), Math.floor(tw / 2)];

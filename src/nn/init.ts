@@ -2,7 +2,7 @@
 // generator, so with the same manualSeed a layer starts with the same numbers as in PyTorch.
 // Every function fills the tensor in place, without recording gradients, and returns it.
 import { noGrad, op, tensor, type Tensor } from '../torch/index.js';
-import { checkNumber, checkOneOf } from '../util/check.js';
+import { checkNumber, checkOneOf, invalidParameterError } from '../util/check.js';
 
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fan_in' | 'fan_out';
@@ -86,7 +86,7 @@ export const xavierNormal_ = (t: Tensor, gain = 1): Tensor => normal_(t, 0, xavi
  */
 export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
   checkNumber('std', std, 0);
-  if (!(a < b)) throw new RangeError(`truncNormal_: expected a < b, got a=${a}, b=${b}`);
+  if (!(a < b)) throw invalidParameterError('b', `a number greater than a (${a})`, b);
   const l = normCdf((a - mean) / std);
   const u = normCdf((b - mean) / std);
   return noGrad(() => {

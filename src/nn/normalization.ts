@@ -1,6 +1,6 @@
 // LayerNorm and GroupNorm, as torch.nn: per-sample statistics, so train and eval behave the same.
 import { F, ones, zeros, type Tensor } from '../torch/index.js';
-import { checkInteger, checkNumber } from '../util/check.js';
+import { checkInteger, checkNumber, invalidParameterError } from '../util/check.js';
 import { Module } from './module.js';
 
 /** Normalises over the trailing `normalizedShape` dims, with an elementwise weight and bias. */
@@ -36,7 +36,7 @@ export class GroupNorm extends Module {
     super();
     this.numGroups = checkInteger('numGroups', numGroups, 1);
     this.numChannels = checkInteger('numChannels', numChannels, 1);
-    if (numChannels % numGroups) throw new RangeError(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
+    if (numChannels % numGroups) throw invalidParameterError('numGroups', `a divisor of numChannels (${numChannels})`, numGroups);
     this.eps = checkNumber('eps', options.eps ?? 1e-5, 0);
     const affine = options.affine ?? true;
     this.weight = affine ? this.registerParameter('weight', ones([numChannels])) : undefined;

@@ -2,7 +2,7 @@
 // the step count and each group's base LR, so a schedule resumes exactly from its state dict.
 // A schedule counts in whatever unit step() is called for: once per batch (per-step schedules)
 // or once per epoch.
-import { checkInteger, checkNumber, checkOneOf, invalidParameterError } from '../util/check.js';
+import { checkInteger, checkNumber, checkOneOf, checkPositive, invalidParameterError } from '../util/check.js';
 import type { Hyper, Optimizer, ParamGroup } from './optimizer.js';
 
 /** A scheduler's state dict: plain JSON. */
@@ -22,7 +22,7 @@ export abstract class LRScheduler {
   /** Subclasses call apply() at the end of their constructor to set the LR of step 0. */
   protected constructor(optimizer: Optimizer<Hyper>, baseLrs: readonly number[] = optimizer.getLr()) {
     this.optimizer = optimizer;
-    if (baseLrs.length !== optimizer.paramGroups.length) throw new RangeError(`${this.constructor.name}: expected ${optimizer.paramGroups.length} base LRs, got ${baseLrs.length}`);
+    if (baseLrs.length !== optimizer.paramGroups.length) throw invalidParameterError(`${this.constructor.name}.baseLrs`, `${optimizer.paramGroups.length} base learning rates (one per parameter group)`, baseLrs);
     this.baseLrs = baseLrs.map((v, i) => checkNumber(`baseLrs[${i}]`, v, 0));
   }
 
@@ -188,8 +188,8 @@ export class OneCycleLR extends LRScheduler {
     this.cycleMomentum = options.cycleMomentum ?? true;
     this.baseMomentum = checkNumber('baseMomentum', options.baseMomentum ?? 0.85, 0);
     this.maxMomentum = checkNumber('maxMomentum', options.maxMomentum ?? 0.95, 0);
-    this.divFactor = positive('divFactor', options.divFactor ?? 25);
-    this.finalDivFactor = positive('finalDivFactor', options.finalDivFactor ?? 1e4);
+    this.divFactor = checkPositive('divFactor', options.divFactor ?? 25);
+    this.finalDivFactor = checkPositive('finalDivFactor', options.finalDivFactor ?? 1e4);
     const n = this.totalSteps;
     this.phases = options.threePhase
       ? [
@@ -202,7 +202,7 @@ export class OneCycleLR extends LRScheduler {
           { end: n - 1, lr: ['max', 'min'], momentum: ['base', 'max'] },
         ];
     if (this.cycleMomentum && optimizer.paramGroups.some((g) => !('betas' in g) && !('momentum' in g))) {
-      throw new TypeError('OneCycleLR: cycleMomentum needs an optimizer with momentum or betas');
+      throw invalidParameterError('OneCycleLR.cycleMomentum', 'false with an optimizer that has neither momentum nor betas', this.cycleMomentum);
     }
     this.apply();
   }
@@ -243,9 +243,4 @@ export class OneCycleLR extends LRScheduler {
       else g.momentum = m;
     }
   }
-}
-
-function positive(name: string, v: number): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw invalidParameterError(name, 'a positive number', v);
-  return v;
 }

@@ -2,7 +2,7 @@
 // hyper-parameters (a lower backbone LR and a higher head LR), per-parameter state, zeroGrad,
 // step, and a state dict for exact resume.
 import { keep, noGrad, tidy, Tensor } from '../torch/index.js';
-import { checkNumber } from '../util/check.js';
+import { checkNumber, invalidParameterError } from '../util/check.js';
 
 /** Hyper-parameters every optimizer has; all values must be JSON (numbers, booleans, arrays). */
 export type Hyper = { lr: number };
@@ -44,7 +44,7 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
   constructor(params: Params<H>, defaults: H) {
     this.defaults = defaults;
     const specs: readonly ParamGroupSpec<H>[] = params.length > 0 && params[0] instanceof Tensor ? [{ params: params as readonly Tensor[] } as ParamGroupSpec<H>] : (params as readonly ParamGroupSpec<H>[]);
-    if (specs.length === 0) throw new RangeError(`${this.constructor.name}: got an empty parameter list`);
+    if (specs.length === 0) throw invalidParameterError(`${this.constructor.name}.params`, 'a non-empty parameter list', params);
     for (const spec of specs) this.addParamGroup(spec);
   }
 
@@ -54,7 +54,7 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
     const group = { ...structuredClone(this.defaults), ...structuredClone(overrides), params: [...spec.params] } as ParamGroup<H>;
     const taken = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of group.params) {
-      if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: params must be tensors`);
+      if (!(p instanceof Tensor)) throw invalidParameterError(`${this.constructor.name}.params`, 'tensors (or groups of tensors)', p);
       if (taken.has(p)) throw new Error(`${this.constructor.name}: some parameters appear in more than one parameter group`);
       taken.add(p);
     }
@@ -99,7 +99,7 @@ export abstract class Optimizer<H extends Hyper = Hyper, S extends ParamState = 
   /** Sets the learning rate of every group (one number) or of each group (one per group). */
   setLr(lr: number | readonly number[]): void {
     const lrs = typeof lr === 'number' ? this.paramGroups.map(() => lr) : lr;
-    if (lrs.length !== this.paramGroups.length) throw new RangeError(`setLr: expected ${this.paramGroups.length} learning rates, got ${lrs.length}`);
+    if (lrs.length !== this.paramGroups.length) throw invalidParameterError('setLr.lr', `a number or ${this.paramGroups.length} learning rates (one per parameter group)`, lr);
     lrs.forEach((v, i) => checkNumber(`lr[${i}]`, v, 0));
     this.paramGroups.forEach((g, i) => (g.lr = lrs[i]!));
   }

@@ -1,6 +1,6 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay: PyTorch 1.13's single-tensor update.
 import type { Tensor } from '../torch/index.js';
-import { checkNumber } from '../util/check.js';
+import { checkNumber, invalidParameterError } from '../util/check.js';
 import { Optimizer, type ParamGroup, type Params } from './optimizer.js';
 
 export type SGDHyper = {
@@ -25,7 +25,7 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
     checkNumber('momentum', g.momentum, 0);
     checkNumber('dampening', g.dampening);
     checkNumber('weightDecay', g.weightDecay, 0);
-    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new RangeError('SGD: Nesterov momentum requires a momentum and zero dampening');
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw invalidParameterError('nesterov', 'false, or true with a momentum > 0 and zero dampening (Nesterov momentum needs them)', g.nesterov);
   }
 
   protected override initState(): SGDState {

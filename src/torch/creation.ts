@@ -1,4 +1,5 @@
 // Creating tensors: from JS data, constants, ranges and random numbers (seeded by manualSeed).
+import { checkInteger, invalidParameterError } from '../util/check.js';
 import { dtypeCode, dtypeOfArray, elementSize, type DType } from './dtype.js';
 import { op, rawFromBuffer, Tensor, type Shape } from './tensor.js';
 
@@ -8,10 +9,8 @@ export interface CreateOptions {
 }
 
 function checkShape(shape: Shape, where: string): number[] {
-  if (!Array.isArray(shape)) throw new TypeError(`${where}: shape must be an array of integers`);
-  for (const [i, d] of shape.entries()) {
-    if (!Number.isInteger(d) || d < 0) throw new TypeError(`${where}: shape[${i}] must be a non-negative integer, got ${String(d)}`);
-  }
+  if (!Array.isArray(shape)) throw invalidParameterError(`${where}.shape`, 'an array of non-negative integers', shape);
+  for (const [i, d] of shape.entries()) checkInteger(`${where}.shape[${i}]`, d, 0);
   return [...shape];
 }
 
@@ -49,7 +48,7 @@ export function tensor(data: ArrayBufferView | readonly number[] | readonly bool
     }
     view = arrayFor(dtype, data as readonly (number | boolean)[]);
   } else {
-    throw new TypeError('tensor: data must be a typed array or an array of numbers');
+    throw invalidParameterError('tensor.data', 'a typed array or an array of numbers', data);
   }
   const n = (view as unknown as { length: number }).length;
   const s = shape === undefined ? [n] : checkShape(shape, 'tensor');
@@ -94,7 +93,7 @@ export const rand = (shape: Shape, options: CreateOptions = {}): Tensor => facto
 
 /** Integers uniformly in [low, high). */
 export function randint(low: number, high: number, shape: Shape, options: CreateOptions = {}): Tensor {
-  if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
+  if (!(high > low)) throw invalidParameterError('randint.high', `a number greater than low (${low})`, high);
   return op('aten::randint.low', low, high, checkShape(shape, 'randint'), dtypeCode(options.dtype ?? 'int64'), undefined, options.device);
 }
 
@@ -105,7 +104,7 @@ export function randperm(n: number, options: CreateOptions = {}): Tensor {
 /** Values from start to end (exclusive) by step; integral arguments give int64 like PyTorch. */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
   const [s, e] = end === undefined ? [0, start] : [start, end];
-  if (step === 0) throw new RangeError('arange: step must not be zero');
+  if (step === 0) throw invalidParameterError('arange.step', 'a non-zero number', step);
   return op('aten::arange.start_step', s, e, step, options.dtype ? dtypeCode(options.dtype) : undefined, undefined, options.device);
 }
 
@@ -122,12 +121,12 @@ export const onesLike = (t: Tensor): Tensor => op('aten::ones_like', t);
 export const randnLike = (t: Tensor): Tensor => op('aten::randn_like', t);
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new RangeError('cat: expected at least one tensor');
+  if (tensors.length === 0) throw invalidParameterError('cat.tensors', 'at least one tensor', tensors);
   return op('aten::cat', tensors, dim);
 }
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new RangeError('stack: expected at least one tensor');
+  if (tensors.length === 0) throw invalidParameterError('stack.tensors', 'at least one tensor', tensors);
   return op('aten::stack', tensors, dim);
 }
 

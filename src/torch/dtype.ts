@@ -1,5 +1,7 @@
 // Element types, named as PyTorch names them, and their c10::ScalarType codes. This table is the
 // one list of dtypes: the DType union, name checks and code lookups all come from it.
+import { invalidParameterError } from '../util/check.js';
+
 const codes = {
   uint8: 0,
   int8: 1,
@@ -23,7 +25,7 @@ export function isDType(s: string): s is DType {
 }
 
 export function dtypeCode(dtype: DType): number {
-  if (!isDType(dtype)) throw new TypeError(`dtype: expected one of ${Object.keys(codes).join(', ')}, got ${String(dtype)}`);
+  if (!isDType(dtype)) throw invalidParameterError('dtype', `one of ${Object.keys(codes).join(', ')}`, dtype);
   return codes[dtype];
 }
 

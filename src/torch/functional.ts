@@ -1,11 +1,12 @@
 // Neural-network functions, as torch.nn.functional names them.
+import { checkNumber, checkOneOf, invalidParameterError } from '../util/check.js';
 import { op, ops, type Tensor } from './tensor.js';
 
 type Pair = number | [number, number];
 
 function pair(v: Pair, name: string): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : v;
-  if (p.length !== 2 || !p.every(Number.isInteger)) throw new TypeError(`${name}: expected an integer or a pair of integers, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(p) || p.length !== 2 || !p.every(Number.isInteger)) throw invalidParameterError(name, 'an integer or a pair of integers', v);
   return p;
 }
 
@@ -31,10 +32,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | undefined, opti
   if (Array.isArray(padding) && padding.length === 4) {
     input = pad(x, padding);
   } else {
-    sym = pair(padding as Pair, 'conv2d padding');
+    sym = pair(padding as Pair, 'conv2d.padding');
   }
   try {
-    return op('aten::conv2d', input, weight, bias, pair(options.stride ?? 1, 'conv2d stride'), sym, pair(options.dilation ?? 1, 'conv2d dilation'), options.groups ?? 1);
+    return op('aten::conv2d', input, weight, bias, pair(options.stride ?? 1, 'conv2d.stride'), sym, pair(options.dilation ?? 1, 'conv2d.dilation'), options.groups ?? 1);
   } finally {
     if (input !== x) input.dispose();
   }
@@ -53,19 +54,19 @@ export interface PoolOptions {
 }
 
 export function maxPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions & { dilation?: Pair } = {}): Tensor {
-  const k = pair(kernelSize, 'maxPool2d kernelSize');
-  return op('aten::max_pool2d', x, k, pair(options.stride ?? k, 'maxPool2d stride'), pair(options.padding ?? 0, 'maxPool2d padding'), pair(options.dilation ?? 1, 'maxPool2d dilation'), options.ceilMode ?? false);
+  const k = pair(kernelSize, 'maxPool2d.kernelSize');
+  return op('aten::max_pool2d', x, k, pair(options.stride ?? k, 'maxPool2d.stride'), pair(options.padding ?? 0, 'maxPool2d.padding'), pair(options.dilation ?? 1, 'maxPool2d.dilation'), options.ceilMode ?? false);
 }
 
 export function avgPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions & { countIncludePad?: boolean } = {}): Tensor {
-  const k = pair(kernelSize, 'avgPool2d kernelSize');
-  return op('aten::avg_pool2d', x, k, pair(options.stride ?? k, 'avgPool2d stride'), pair(options.padding ?? 0, 'avgPool2d padding'), options.ceilMode ?? false, options.countIncludePad ?? true, undefined);
+  const k = pair(kernelSize, 'avgPool2d.kernelSize');
+  return op('aten::avg_pool2d', x, k, pair(options.stride ?? k, 'avgPool2d.stride'), pair(options.padding ?? 0, 'avgPool2d.padding'), options.ceilMode ?? false, options.countIncludePad ?? true, undefined);
 }
 
-export const adaptiveAvgPool2d = (x: Tensor, outputSize: Pair): Tensor => op('aten::adaptive_avg_pool2d', x, pair(outputSize, 'adaptiveAvgPool2d outputSize'));
+export const adaptiveAvgPool2d = (x: Tensor, outputSize: Pair): Tensor => op('aten::adaptive_avg_pool2d', x, pair(outputSize, 'adaptiveAvgPool2d.outputSize'));
 
 export function adaptiveMaxPool2d(x: Tensor, outputSize: Pair): Tensor {
-  const [values, indices] = ops('aten::adaptive_max_pool2d', x, pair(outputSize, 'adaptiveMaxPool2d outputSize'));
+  const [values, indices] = ops('aten::adaptive_max_pool2d', x, pair(outputSize, 'adaptiveMaxPool2d.outputSize'));
   indices!.dispose();
   return values!;
 }
@@ -99,12 +100,11 @@ export const hardswish = (x: Tensor): Tensor => op('aten::hardswish', x);
 export const hardsigmoid = (x: Tensor): Tensor => op('aten::hardsigmoid', x);
 export const sigmoid = (x: Tensor): Tensor => op('aten::sigmoid', x);
 export const tanh = (x: Tensor): Tensor => op('aten::tanh', x);
-export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => op('aten::leaky_relu', x, slope);
 export const softmax = (x: Tensor, dim: number): Tensor => op('aten::softmax.int', x, dim, undefined);
 export const logSoftmax = (x: Tensor, dim: number): Tensor => op('aten::log_softmax.int', x, dim, undefined);
 
 export function dropout(x: Tensor, p: number, training: boolean): Tensor {
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  checkNumber('dropout.p', p, 0, 1);
   return op('aten::dropout', x, p, training);
 }
 
@@ -119,10 +119,9 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   expectDims(x, 4, 'interpolate');
   if (!options.size === !options.scaleFactor) throw new TypeError('interpolate: give exactly one of size and scaleFactor');
   const scales = options.scaleFactor === undefined ? undefined : typeof options.scaleFactor === 'number' ? [options.scaleFactor, options.scaleFactor] : options.scaleFactor;
-  const mode = options.mode ?? 'nearest';
+  const mode = checkOneOf('interpolate.mode', options.mode ?? 'nearest', ['nearest', 'bilinear', 'bicubic'] as const);
   if (mode === 'nearest') return op('aten::upsample_nearest2d.vec', x, options.size, scales);
-  const name = mode === 'bilinear' ? 'aten::upsample_bilinear2d.vec' : mode === 'bicubic' ? 'aten::upsample_bicubic2d.vec' : undefined;
-  if (!name) throw new TypeError(`interpolate: mode must be nearest, bilinear or bicubic, got ${String(mode)}`);
+  const name = mode === 'bilinear' ? 'aten::upsample_bilinear2d.vec' : 'aten::upsample_bicubic2d.vec';
   return op(name, x, options.size, options.alignCorners ?? false, scales);
 }
 
@@ -138,8 +137,7 @@ export interface CrossEntropyOptions {
 
 /** Cross entropy over logits [N, C] with int64 class targets [N] (or probabilities [N, C]). */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  const ls = options.labelSmoothing ?? 0;
-  if (!(ls >= 0 && ls <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${ls}`);
+  const ls = checkNumber('crossEntropy.labelSmoothing', options.labelSmoothing ?? 0, 0, 1);
   return op('aten::cross_entropy_loss', logits, target, options.weight, reductionCode(options.reduction), options.ignoreIndex ?? -100, ls);
 }
 
@@ -152,8 +150,6 @@ export const binaryCrossEntropy = (probs: Tensor, target: Tensor, options: { wei
 export const binaryCrossEntropyWithLogits = (logits: Tensor, target: Tensor, options: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor =>
   op('aten::binary_cross_entropy_with_logits', logits, target, options.weight, options.posWeight, reductionCode(options.reduction));
 
-export const mseLoss = (x: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor => op('aten::mse_loss', x, target, reductionCode(reduction));
-
 /** Divides by the p-norm along dim (at least eps), as F.normalize. */
 export function normalize(x: Tensor, p = 2, dim = 1, eps = 1e-12): Tensor {
   const n = x.norm(p, dim, true);
@@ -165,10 +161,6 @@ export function normalize(x: Tensor, p = 2, dim = 1, eps = 1e-12): Tensor {
   e.dispose();
   return out;
 }
-
-export const oneHot = (indices: Tensor, numClasses: number): Tensor => op('aten::one_hot', indices, numClasses);
-
-export const cosineSimilarity = (a: Tensor, b: Tensor, dim = 1, eps = 1e-8): Tensor => op('aten::cosine_similarity', a, b, dim, eps);
 
 /** softmax(q kᵀ · scale + bias) v, with plain matmuls so it runs (and exports) everywhere. */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: { scale?: number; bias?: Tensor } = {}): Tensor {

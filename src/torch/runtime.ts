@@ -1,9 +1,10 @@
 // Process-wide engine settings and build facts.
+import { checkInteger } from '../util/check.js';
 import { native, type BuildInfo } from './native.js';
 import { fromHandle, type Tensor } from './tensor.js';
 
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${String(n)}`);
+  checkInteger('setNumThreads.n', n, 1);
   native.setNumThreads(n);
 }
 
@@ -12,7 +13,7 @@ export const getNumInteropThreads = (): number => native.getNumInteropThreads();
 
 /** Seeds the default generator used by randn, rand, randint, dropout and init. */
 export function manualSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`manualSeed: expected a non-negative integer, got ${String(seed)}`);
+  checkInteger('manualSeed.seed', seed, 0, Number.MAX_SAFE_INTEGER);
   native.manualSeed(seed);
 }
 

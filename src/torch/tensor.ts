@@ -1,4 +1,5 @@
 // The Tensor type: a typed, validated view over one libtorch tensor, with PyTorch's method names.
+import { invalidParameterError } from '../util/check.js';
 import { callRaw } from './ops.js';
 import { native, type NativeHandle } from './native.js';
 import { dtypeCode, dtypeName, isDType, viewBytes, type DType, type TypedArray } from './dtype.js';
@@ -113,7 +114,7 @@ export class Tensor {
   // ---- conversion ----
   to(target: DType | string): Tensor {
     if (isDType(target)) return op('aten::to.dtype', this, dtypeCode(target));
-    if (!/^(cpu|cuda(:\d+)?)$/.test(target)) throw new TypeError(`to: expected a dtype or a device ('cpu', 'cuda', 'cuda:N'), got '${target}'`);
+    if (!/^(cpu|cuda(:\d+)?)$/.test(target)) throw invalidParameterError('to.target', "a dtype or a device ('cpu', 'cuda', 'cuda:N')", target);
     return op('aten::to.device', this, target, this.handle.dtype());
   }
   float(): Tensor {

@@ -11,9 +11,9 @@ import { calibrateThreshold, type Candidate } from '../eval/threshold.js';
 import type { Logs } from './callbacks/index.js';
 import type { StepResult } from './trainer.js';
 import { TransferModel, type TrainableBlocks } from './transfer.js';
+import type { TaskName } from './task_names.js';
 
-export type TaskName = 'species' | 'individual' | 'joint' | 'individual-softmax';
-export const TASKS: readonly TaskName[] = ['species', 'individual', 'joint', 'individual-softmax'];
+export { TASKS, type TaskName } from './task_names.js';
 
 /** Class names by index; the label integers in batches index these lists. */
 export interface Labels {

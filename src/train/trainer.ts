@@ -5,6 +5,7 @@ import { CheckpointSlot, type CheckpointContent } from '../io/checkpoint.js';
 import type { AnyModule } from '../nn/index.js';
 import type { LRScheduler, Optimizer, OptimizerStateDict, LRSchedulerState } from '../optim/index.js';
 import * as torch from '../torch/index.js';
+import { checkInteger } from '../util/check.js';
 import { Progress } from '../util/progress.js';
 import type { Callback, Logs, TrainingContext } from './callbacks/index.js';
 
@@ -63,7 +64,7 @@ export class Trainer<B> {
   private checkpointRequested = false;
 
   constructor(options: TrainerOptions<B>) {
-    if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new RangeError(`Trainer: epochs must be a positive integer, got ${options.epochs}`);
+    checkInteger('Trainer.epochs', options.epochs, 1);
     this.opts = options;
     this.callbacks = options.callbacks ?? [];
     this.history = [...(options.history ?? [])];

@@ -12,7 +12,7 @@
 import type { Backbone } from '../models/backbone.js';
 import { Module, type AnyModule } from '../nn/index.js';
 import { isFloating, tidy, type Tensor } from '../torch/index.js';
-import { checkNumber } from '../util/check.js';
+import { checkNumber, invalidParameterError } from '../util/check.js';
 
 /** How much of the backbone trains: 0 freezes it all, N the top N blocks, 'all' nothing frozen. */
 export type TrainableBlocks = number | 'all';
@@ -48,7 +48,7 @@ export function frozenModules(backbone: Backbone, trainable: TrainableBlocks): S
 
 function checkTrainable(n: unknown, names: string[]): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > names.length) {
-    throw new RangeError(`trainableBlocks must be 'all' or an integer from 0 to ${names.length} (the backbone's blocks: ${names.join(', ') || 'none'}), got ${String(n)}`);
+    throw invalidParameterError('trainableBlocks', `'all' or an integer from 0 to ${names.length} (the backbone's blocks: ${names.join(', ') || 'none'})`, n);
   }
   return n;
 }

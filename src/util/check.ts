@@ -22,6 +22,12 @@ export function checkNumber(name: string, value: unknown, min = -Infinity, max =
   return value;
 }
 
+/** A finite number > 0 (a scale, a divisor, a norm's power). */
+export function checkPositive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) throw invalidParameterError(name, 'positive number', value);
+  return value;
+}
+
 /** A [lo, hi] pair with min <= lo <= hi <= max. */
 export function checkRange(name: string, value: unknown, min = -Infinity, max = Infinity): [number, number] {
   if (!Array.isArray(value) || value.length !== 2 || value.some((v) => typeof v !== 'number' || !Number.isFinite(v))

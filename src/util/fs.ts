@@ -3,7 +3,7 @@
 // report, a submission) intact.
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -13,13 +13,19 @@ const writing = new Set<string>();
 const swept = new Set<string>();
 const TEMP = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
-/** Whether a process with this pid is running on this machine. */
+/** Whether a process with this pid is running on this machine (a killed one not yet reaped by its parent is not). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, but someone else's
+  }
+  try {
+    // Linux: the state follows the parenthesised command name; Z is a zombie.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): signal 0 is all there is
   }
 }
 

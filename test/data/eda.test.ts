@@ -20,7 +20,7 @@ describe('pcc', () => {
     assert.equal(pcc([5]), 1);
     assert.equal(pcc([1, 1, 1, 1]), 0.25);
     assert.equal(pcc([]), 0);
-    assert.throws(() => pcc([1, -1]), /non-negative/);
+    assert.throws(() => pcc([1, -1]), /Expected a non-negative class count for pcc counts\[1\] but received -1 of type number/);
   });
 });
 

@@ -287,7 +287,7 @@ describe('BatchLoader', () => {
     const a = await run(1, 0);
     assert.deepEqual(await run(4, 0), a);
     assert.notDeepEqual(await run(4, 1), a);
-    assert.throws(() => new BatchLoader(new ImagePipeline({ size: 8 }), samples(), { batchSize: 2, augment: true }), /augment/);
+    assert.throws(() => new BatchLoader(new ImagePipeline({ size: 8 }), samples(), { batchSize: 2, augment: true }), /Expected false for a pipeline without augment options for augment but received true/);
   });
 
   it('fails with the file name when a photo cannot be loaded, and checks its options', async () => {

@@ -53,7 +53,7 @@ describe('metrics', () => {
     assert.equal(topKAccuracy(truths, preds, 1), 2 / 5);
     assert.equal(topKAccuracy(truths, preds, 5), 4 / 5);
     assert.equal(topKAccuracy([], [], 1), 0);
-    assert.throws(() => topKAccuracy(truths, preds, 0), /k must be a positive integer/);
+    assert.throws(() => topKAccuracy(truths, preds, 0), /Expected positive integer for k but received 0 of type number/);
   });
 
   it('MAP@5 by group: each group scored on its own images, in name order', () => {

@@ -24,7 +24,7 @@ describe('predictWithThreshold', () => {
   });
 
   it('rejects a threshold that is not a number', () => {
-    assert.throws(() => predictWithThreshold(c, Number.NaN), /threshold must be a finite number/);
+    assert.throws(() => predictWithThreshold(c, Number.NaN), /Expected number for threshold but received NaN of type number/);
   });
 });
 
@@ -65,6 +65,6 @@ describe('calibrateThreshold on a constructed similarity matrix', () => {
   it('rejects unpaired input, no queries and a share outside 0..1', () => {
     assert.throws(() => calibrateThreshold([cands(['a', 1])], []), /1 queries but 0 truths/);
     assert.throws(() => calibrateThreshold([], []), /no labelled queries/);
-    assert.throws(() => calibrateThreshold([cands(['a', 1])], ['a'], { targetNewShare: 2 }), /targetNewShare must be a share from 0 to 1/);
+    assert.throws(() => calibrateThreshold([cands(['a', 1])], ['a'], { targetNewShare: 2 }), /Expected number between 0 and 1 for targetNewShare but received 2 of type number/);
   });
 });

@@ -168,7 +168,7 @@ describe('loading options', () => {
     assert.deepEqual(got.get('v')!.toArray(), [1.5, -2]);
     assert.equal(got.get('n')!.dtype, 'int64');
     assert.equal(got.get('m')!.dtype, 'bool');
-    await assert.rejects(loadSafetensors(path, { dtype: 'int32' }), /expected a floating dtype/);
+    await assert.rejects(loadSafetensors(path, { dtype: 'int32' }), /Expected a floating dtype \(float32, float64, float16, bfloat16\) for dtype but received "int32"/);
   });
 });
 

@@ -72,7 +72,7 @@ describe('loadWeights', () => {
     const report = await loadWeights(model, file, { ignoreHead: true, classifier: ['head.fc'] });
     assert.deepEqual(report.ignored.sort(), ['head.fc.bias', 'head.fc.weight']);
     assert.deepEqual(model.head!.fc.bias!.toArray(), headBefore);
-    await assert.rejects(loadWeights(model, file, { ignoreHead: true }), /needs the classifier prefixes/);
+    await assert.rejects(loadWeights(model, file, { ignoreHead: true }), /needs the classifier prefixes.* for ignoreHead but received true/);
   });
 
   test('with the classifier prefixes known, a head of another size or none is dropped as timm does', async () => {
@@ -199,7 +199,7 @@ describe('hubRepo', () => {
     assert.equal(hubRepo('vgg16', 'tv_in1k'), 'timm/vgg16.tv_in1k');
     assert.equal(hubRepo('vgg16.tv_in1k'), 'timm/vgg16.tv_in1k');
     assert.throws(() => hubRepo('vgg16.tv_in1k', 'other'), /already names tag 'tv_in1k'/);
-    assert.throws(() => hubRepo('no_such_model'), /unknown model 'no_such_model'/);
+    assert.throws(() => hubRepo('no_such_model'), /Expected one of .+ for model but received "no_such_model" of type string/);
     assert.throws(() => hubRepo('../etc'), /for name/);
     assert.throws(() => hubRepo('vgg16', 'a/b'), /for tag/);
   });

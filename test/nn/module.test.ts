@@ -71,7 +71,7 @@ test('a shared module is listed once by namedParameters but under every key by s
 
 test('registration rejects bad names, non-float parameters and duplicates across kinds', () => {
   const m = new nn.Identity();
-  assert.throws(() => m.registerParameter('a.b', zeros([1])), /without '\.'/);
+  assert.throws(() => m.registerParameter('a.b', zeros([1])), /Expected a non-empty string without '\.' for Identity member name but received "a\.b"/);
   assert.throws(() => m.registerParameter('i', zeros([1], { dtype: 'int64' })), /floating point/);
   m.registerBuffer('x', zeros([1]));
   assert.throws(() => m.registerParameter('x', zeros([1])), /already registered/);
@@ -258,6 +258,7 @@ test('init functions follow their formulas', () => {
   assert.ok(maxAbs(nn.init.xavierUniform_(w, 2)) <= 2 * Math.sqrt(6 / (fanIn + fanOut)) + 1e-7);
   assertClose([std(nn.init.xavierNormal_(w))], [Math.sqrt(2 / (fanIn + fanOut))], 0.002);
   assert.ok(maxAbs(nn.init.truncNormal_(w, 0, 1, -0.5, 0.5)) <= 0.5);
+  assert.throws(() => nn.init.truncNormal_(w, 0, 1, 1, 1), /Expected a number greater than a \(1\) for b but received 1/);
   assert.deepEqual(nn.init.constant_(zeros([2]), 3).toArray(), [3, 3]);
   assert.deepEqual(nn.init.ones_(zeros([2])).toArray(), [1, 1]);
   assert.deepEqual(nn.init.zeros_(ones([2])).toArray(), [0, 0]);
@@ -356,8 +357,9 @@ test('layer shapes and padding options', () => {
   assert.deepEqual(shape(even), [2, 5, 8, 8]);
   assert.deepEqual(shape(new nn.Conv2d(3, 5, 3, { stride: 2, padding: [0, 1, 0, 1] })), [2, 5, 4, 4]);
   assert.deepEqual(shape(new nn.Conv2d(3, 6, [3, 1], { padding: 'valid', groups: 3 })), [2, 6, 6, 8]);
-  assert.throws(() => new nn.Conv2d(3, 5, 3, { stride: 2, padding: 'same' }), /stride 1/);
-  assert.throws(() => new nn.Conv2d(3, 5, 3, { groups: 2 }), /divisible by groups/);
+  assert.throws(() => new nn.Conv2d(3, 5, 3, { stride: 2, padding: 'same' }), /Expected 1 with padding 'same' \(it needs stride 1; .*\) for stride but received \[2, 2\]/);
+  assert.throws(() => new nn.Conv2d(3, 5, 3, { groups: 2 }), /Expected a divisor of inChannels \(3\) and outChannels \(5\) for groups but received 2/);
+  assert.throws(() => new nn.GroupNorm(4, 6), /Expected a divisor of numChannels \(6\) for numGroups but received 4/);
   assert.deepEqual(shape(new nn.MaxPool2d(3, { stride: 2, padding: 1 })), [2, 3, 4, 4]);
   assert.deepEqual(shape(new nn.AvgPool2d(3, { stride: 2, ceilMode: true })), [2, 3, 4, 4]);
   assert.deepEqual(shape(new nn.AdaptiveAvgPool2d([1, 2])), [2, 3, 1, 2]);

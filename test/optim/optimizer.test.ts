@@ -83,13 +83,13 @@ test('parameter groups override the defaults; lr is settable per group', () => {
   opt.setLr([0.001, 0.002]);
   opt.paramGroups[1]!.lr = 0.3;
   assert.deepEqual(opt.getLr(), [0.001, 0.3]);
-  assert.throws(() => opt.setLr([1]), /expected 2 learning rates/);
+  assert.throws(() => opt.setLr([1]), /Expected a number or 2 learning rates \(one per parameter group\) for setLr\.lr but received \[1\]/);
   assert.throws(() => new SGD([w!, w!], { lr: 0.1 }), /more than one parameter group/);
   assert.throws(() => new SGD([{ params: [w!] }, { params: [w!] }], { lr: 0.1 }), /more than one parameter group/);
   assert.throws(() => new SGD([w!], { lr: -1 }), /lr/);
-  assert.throws(() => new SGD([w!], { lr: 0.1, nesterov: true }), /Nesterov/);
+  assert.throws(() => new SGD([w!], { lr: 0.1, nesterov: true }), /Expected false, or true with a momentum > 0 and zero dampening \(Nesterov momentum needs them\) for nesterov but received true/);
   assert.throws(() => new Adam([w!], { betas: [0.9, 1] }), /betas/);
-  assert.throws(() => new Adam([]), /empty parameter list/);
+  assert.throws(() => new Adam([]), /Expected a non-empty parameter list for Adam\.params but received \[\] of type array/);
 });
 
 test('a parameter without a gradient is left alone', () => {

@@ -19,13 +19,20 @@ test('disposed tensors, bad shapes and bad arguments are clear errors', () => {
   assert.throws(() => t.add(1), /argument 'self': tensor was disposed/);
   assert.throws(() => t.shape, /tensor was disposed/);
   assert.throws(() => torch.tensor([1, 2, 3], [2, 2]), /shape \[2, 2\] holds 4 elements but data has 3/);
-  assert.throws(() => torch.zeros([2, -1]), /shape\[1\] must be a non-negative integer/);
+  assert.throws(() => torch.zeros([2, -1]), /Expected integer >= 0 for zeros\.shape\[1\] but received -1 of type number/);
   assert.throws(() => torch.ones([2]).reshape(1.5), /expected an integer, got 1\.5/);
-  assert.throws(() => torch.F.dropout(torch.ones([2]), 2, true), /p must be in \[0, 1\]/);
-  assert.throws(() => torch.setNumThreads(0), /positive integer/);
+  assert.throws(() => torch.F.dropout(torch.ones([2]), 2, true), /Expected number between 0 and 1 for dropout\.p but received 2 of type number/);
+  assert.throws(() => torch.setNumThreads(0), /Expected positive integer for setNumThreads\.n but received 0/);
   assert.throws(() => torch.ones([3]).item(), /one element/);
-  assert.throws(() => torch.tensor([1]).to('float33' as 'float32'), /expected a dtype or a device/);
-  assert.throws(() => torch.tensor([1]).to('cuda:x' as 'float32'), /expected a dtype or a device/);
+  assert.throws(() => torch.tensor([1]).to('float33' as 'float32'), /Expected a dtype or a device \('cpu', 'cuda', 'cuda:N'\) for to\.target but received "float33"/);
+  assert.throws(() => torch.tensor([1]).to('cuda:x' as 'float32'), /Expected a dtype or a device .* for to\.target but received "cuda:x"/);
+  assert.throws(() => torch.zeros([2], { dtype: 'float33' as 'float32' }), /Expected one of .*float32.* for dtype but received "float33"/);
+  assert.throws(() => torch.randint(3, 3, [2]), /Expected a number greater than low \(3\) for randint\.high but received 3/);
+  assert.throws(() => torch.arange(0, 4, 0), /for arange\.step but received 0/);
+  assert.throws(() => torch.cat([]), /Expected at least one tensor for cat\.tensors/);
+  assert.throws(() => torch.manualSeed(-1), /for manualSeed\.seed but received -1/);
+  assert.throws(() => torch.F.interpolate(torch.ones([1, 1, 2, 2]), { size: [4, 4], mode: 'area' as 'nearest' }), /Expected one of nearest, bilinear, bicubic for interpolate\.mode but received "area"/);
+  assert.throws(() => torch.F.maxPool2d(torch.ones([1, 1, 4, 4]), 1.5), /Expected an integer or a pair of integers for maxPool2d\.kernelSize but received 1\.5/);
 });
 
 test('tidy frees what it does not return, even when fn throws', () => {

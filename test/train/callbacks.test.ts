@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CSVLogger, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN, type Logs, type TrainingContext } from '../../src/train/callbacks/index.js';
+import { CSVLogger, EarlyStopping, ModelCheckpoint, Monitor, ReduceLROnPlateau, TerminateOnNaN, type Logs, type Mode, type TrainingContext } from '../../src/train/callbacks/index.js';
+import { resolveMode } from '../../src/train/callbacks/callback.js';
 
 /** A context that records what callbacks ask for. */
 function fakeContext(lr = 0.1): TrainingContext & { lrs: number[]; saved: string[]; checkpoints: number; history: Logs[] } {
@@ -98,4 +99,38 @@ test('CSVLogger writes the whole history, one row per epoch', async () => {
   ctx.history.push({ epoch: 1, loss: 2, val_loss: 3 }, { epoch: 2, loss: 1, val_loss: 2, lr: 0.1 });
   await log.onEpochEnd(1, ctx.history[1]!, ctx);
   assert.equal(readFileSync(join(ctx.runDir, 'history.csv'), 'utf8'), 'epoch,loss,val_loss,lr\n1,2,3,\n2,1,2,0.1\n');
+});
+
+test("mode 'auto' minimises loss-like metrics, maximises accuracy-like ones and refuses others", () => {
+  for (const m of ['loss', 'val_loss', 'val_species_loss', 'id_loss', 'val_error', 'val_top5_error', 'mae', 'val_mse', 'val_mape']) assert.equal(resolveMode('auto', m), 'min', m);
+  for (const m of ['accuracy', 'val_accuracy', 'val_species_accuracy', 'val_map5', 'val_auc', 'val_top5', 'val_f1', 'val_recall50', 'val_precision', 'val_iou', 'val_mAP']) assert.equal(resolveMode('auto', m), 'max', m);
+  for (const m of ['val_pcc', 'lr', 'val_score']) {
+    assert.throws(() => resolveMode('auto', m), new RegExp(`Expected a loss-like or accuracy-like metric name for mode 'auto' \\(for any other metric pass mode 'min' or 'max'\\) for monitor but received "${m}"`));
+  }
+  assert.throws(() => new EarlyStopping({ monitor: 'val_pcc' }), /for monitor but received "val_pcc"/);
+  assert.throws(() => new ModelCheckpoint({ monitor: 'val_pcc' }), /pass mode 'min' or 'max'/);
+  assert.throws(() => new ReduceLROnPlateau({ monitor: 'val_pcc', mode: 'auto' }), /pass mode 'min' or 'max'/);
+  assert.throws(() => resolveMode('maximum' as Mode, 'val_loss'), /Expected one of min, max, auto for mode but received "maximum"/);
+});
+
+test('a metric auto mode cannot classify works with an explicit mode', async () => {
+  assert.equal(resolveMode('max', 'val_pcc'), 'max');
+  assert.equal(resolveMode('min', 'val_accuracy'), 'min', 'an explicit mode wins over the name');
+  const ctx = fakeContext();
+  const es = new EarlyStopping({ monitor: 'val_pcc', mode: 'max', patience: 1 });
+  await es.onEpochEnd(0, { val_pcc: 0.5 }, ctx);
+  await es.onEpochEnd(1, { val_pcc: 0.6 }, ctx);
+  assert.equal(ctx.stopTraining, false, '0.6 beats 0.5 when maximising');
+  await es.onEpochEnd(2, { val_pcc: 0.55 }, ctx);
+  assert.equal(ctx.stopTraining, true);
+  const low = new Monitor('val_score', 'min', 0);
+  assert.equal(low.mode, 'min');
+  assert.ok(low.improves(1) && !low.improves(Infinity));
+});
+
+test('callback arguments are checked with the parameter named', () => {
+  assert.throws(() => new EarlyStopping({ patience: -1 }), /Expected integer >= 0 for EarlyStopping\.patience but received -1 of type number/);
+  assert.throws(() => new ReduceLROnPlateau({ factor: 1 }), /Expected number between 0 and 1, both excluded for ReduceLROnPlateau\.factor but received 1 of type number/);
+  assert.throws(() => new ModelCheckpoint({ saveFreqBatches: 1.5 }), /Expected integer >= 0 for ModelCheckpoint\.saveFreqBatches but received 1\.5/);
+  assert.throws(() => new EarlyStopping({ minDelta: -0.1 }), /Expected number >= 0 for minDelta but received -0\.1/);
 });

@@ -87,7 +87,7 @@ describe('freezing', () => {
   });
 
   test('a bad trainableBlocks names the parameter and the blocks', () => {
-    assert.throws(() => frozenModules(new TinyBackbone(), 4), /trainableBlocks must be 'all' or an integer from 0 to 3 \(the backbone's blocks: blocks\.0, blocks\.1, blocks\.2\), got 4/);
+    assert.throws(() => frozenModules(new TinyBackbone(), 4), /Expected 'all' or an integer from 0 to 3 \(the backbone's blocks: blocks\.0, blocks\.1, blocks\.2\) for trainableBlocks but received 4 of type number/);
     assert.throws(() => build(-1), /trainableBlocks/);
     assert.throws(() => build('some' as TrainableBlocks), /trainableBlocks/);
   });

@@ -1,6 +1,7 @@
 // Keras-style training callbacks: the trainer calls these hooks; callbacks act through the
 // context (stop training, change the learning rate, save or restore weights).
 import type { Tensor } from '../../torch/index.js';
+import { checkNumber, checkOneOf, invalidParameterError } from '../../util/check.js';
 
 /** Metrics of one epoch or batch, by Keras-style name: loss, accuracy, val_loss, val_map5, lr... */
 export type Logs = Record<string, number>;
@@ -48,10 +49,21 @@ export abstract class Callback {
 
 export type Mode = 'min' | 'max' | 'auto';
 
-/** Keras's 'auto': accuracy-like metrics are maximised, everything else minimised. */
+/** Names of metrics to minimise: losses and errors (checked first, so `top5_error` is one). */
+const LOWER_IS_BETTER = /loss|error|mae|mse|mape|msle|hinge|crossentropy|nll|perplexity/i;
+/** Names of metrics to maximise: accuracies and other scores. */
+const HIGHER_IS_BETTER = /acc|map|auc|top\d|f1|recall|precision|iou/i;
+
+/**
+ * Keras's 'auto': loss-like metrics are minimised, accuracy-like ones maximised; a name that is
+ * neither is refused (as Keras does) rather than guessed, so give the mode for it.
+ */
 export function resolveMode(mode: Mode, monitor: string): 'min' | 'max' {
+  checkOneOf('mode', mode, ['min', 'max', 'auto'] as const);
   if (mode !== 'auto') return mode;
-  return /acc|map|auc|top\d|f1|recall|precision/.test(monitor) ? 'max' : 'min';
+  if (LOWER_IS_BETTER.test(monitor)) return 'min';
+  if (HIGHER_IS_BETTER.test(monitor)) return 'max';
+  throw invalidParameterError('monitor', "a loss-like or accuracy-like metric name for mode 'auto' (for any other metric pass mode 'min' or 'max')", monitor);
 }
 
 /** Tracks the best value of a monitored metric with Keras's min_delta semantics. */
@@ -60,7 +72,7 @@ export class Monitor {
   best: number;
 
   constructor(readonly metric: string, mode: Mode, readonly minDelta: number) {
-    if (!(minDelta >= 0)) throw new RangeError(`min_delta must be >= 0, got ${minDelta}`);
+    checkNumber('minDelta', minDelta, 0);
     this.mode = resolveMode(mode, metric);
     this.best = this.mode === 'min' ? Infinity : -Infinity;
   }

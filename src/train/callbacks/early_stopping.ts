@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { loadSafetensors } from '../../io/safetensors.js';
+import { checkInteger } from '../../util/check.js';
 import { Callback, Monitor, type Logs, type Mode, type TrainingContext } from './callback.js';
 
 export interface EarlyStoppingOptions {
@@ -28,8 +29,7 @@ export class EarlyStopping extends Callback {
   constructor(options: EarlyStoppingOptions = {}) {
     super();
     this.monitor = new Monitor(options.monitor ?? 'val_loss', options.mode ?? 'auto', options.minDelta ?? 0);
-    this.patience = options.patience ?? 0;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError(`EarlyStopping: patience must be a non-negative integer, got ${this.patience}`);
+    this.patience = checkInteger('EarlyStopping.patience', options.patience ?? 0, 0);
     this.baseline = options.baseline;
     this.restoreBestWeights = options.restoreBestWeights ?? false;
   }

@@ -1,3 +1,4 @@
+import { invalidParameterError } from '../../util/check.js';
 import { Callback, Monitor, type Logs, type Mode, type TrainingContext } from './callback.js';
 
 export interface ReduceLROnPlateauOptions {
@@ -30,7 +31,7 @@ export class ReduceLROnPlateau extends Callback {
   constructor(options: ReduceLROnPlateauOptions = {}) {
     super();
     this.factor = options.factor ?? 0.1;
-    if (!(this.factor > 0 && this.factor < 1)) throw new RangeError(`ReduceLROnPlateau: factor must be in (0, 1), got ${this.factor}`);
+    if (typeof this.factor !== 'number' || !(this.factor > 0 && this.factor < 1)) throw invalidParameterError('ReduceLROnPlateau.factor', 'number between 0 and 1, both excluded', this.factor);
     this.monitor = new Monitor(options.monitor ?? 'val_loss', options.mode ?? 'auto', options.minDelta ?? 1e-4);
     this.patience = options.patience ?? 10;
     this.cooldown = options.cooldown ?? 0;

@@ -1,4 +1,5 @@
-// Positioned I/O for large files (safetensors): reads and writes at 64-bit offsets, in pieces.
+// Positioned I/O for large files (safetensors): reads and writes at given byte offsets (past 4 GiB),
+// in pieces of at most 1 GiB. Atomic file writes (temporary file, then rename) are in util/fs.ts.
 import type { FileHandle } from 'node:fs/promises';
 
 // One read()/write() call moves at most ~2 GiB on Linux; big tensors go in pieces.
