@@ -21,14 +21,16 @@ const LAYERS: readonly (readonly string[])[] = [
   ['eval'],
   ['train'],
   ['identify', 'detect'],
+  ['catalogue'],
   // applications
   ['report'],
   ['runs'],
+  ['server'],
   ['bench'],
   ['index.ts'],
   ['cli'],
 ];
-const APPLICATIONS = new Set(['report', 'runs', 'bench', 'index.ts', 'cli']);
+const APPLICATIONS = new Set(['report', 'runs', 'server', 'bench', 'index.ts', 'cli']);
 
 const rank = new Map(LAYERS.flatMap((row, i) => row.map((name) => [name, i] as const)));
 

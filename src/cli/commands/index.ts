@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as bench } from './bench.js';
+import { register as catalogue } from './catalogue.js';
 import { register as crop } from './crop.js';
 import { register as demo } from './demo.js';
 import { register as detector } from './detector.js';
@@ -32,4 +33,5 @@ export function registerCommands(program: Command): void {
   tournament(program);
   detector(program);
   crop(program);
+  catalogue(program);
 }
