@@ -40,7 +40,7 @@ const finite = (v: unknown): number | null => (typeof v === 'number' && Number.i
 /** EXIF date and GPS position; absent or unreadable EXIF gives nulls, never an error. */
 async function readExif(bytes: Buffer): Promise<Pick<IncomingPhoto, 'exifDate' | 'exifLatitude' | 'exifLongitude'>> {
   try {
-    const tags = (await exifr.parse(bytes, { pick: ['DateTimeOriginal', 'CreateDate', 'latitude', 'longitude', 'GPSLatitude', 'GPSLongitude', 'GPSLatitudeRef', 'GPSLongitudeRef'] })) as Record<string, unknown> | undefined;
+    const tags = (await exifr.parse(bytes, { pick: ['DateTimeOriginal', 'CreateDate', 'GPSLatitude', 'GPSLongitude', 'GPSLatitudeRef', 'GPSLongitudeRef'] })) as Record<string, unknown> | undefined;
     const date = tags?.DateTimeOriginal ?? tags?.CreateDate;
     return {
       exifDate: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
