@@ -1,6 +1,7 @@
 // What evaluating a model on a labelled split reports: the headline figures (evaluation.json),
 // the metrics behind them, the species confusion and the threshold calibration they used.
 import type { Confusion, IdentificationMetrics } from './metrics.js';
+import type { ReliabilityBin } from './calibration.js';
 import type { Calibration } from './threshold.js';
 
 export const SPLITS = ['val', 'test'] as const;
@@ -39,4 +40,10 @@ export interface Evaluation<C extends Calibration = Calibration> {
   /** Species confusion, when the split has species truth. */
   confusion?: Confusion;
   calibration: C;
+  /**
+   * How well P(same individual | score), fitted on the validation split, holds on the evaluated
+   * split: its candidates binned by predicted probability (on the validation split itself this
+   * is optimistic). Absent when the run's answers have no scores to calibrate.
+   */
+  reliability?: ReliabilityBin[];
 }

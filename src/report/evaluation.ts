@@ -1,8 +1,37 @@
 // evaluation.html of a run: the headline metrics, the new_individual threshold curve it was
 // chosen from, MAP@5 per species, known vs new recall and the species confusion matrix.
+import type { ReliabilityBin } from '../eval/calibration.js';
 import type { Evaluation } from '../eval/summary.js';
 import { writePage, type Section } from './html.js';
 import { thresholdChart } from './training.js';
+
+/** Predicted P(same individual) against how often the candidates were the same individual; the diagonal is perfect calibration. */
+function reliabilitySection(bins: readonly ReliabilityBin[], split: string): Section {
+  const points = bins.map((b) => ({ x: b.predicted, y: b.observed }));
+  return {
+    title: 'Calibrated probability: reliability',
+    blocks: [
+      {
+        kind: 'chart',
+        config: {
+          type: 'scatter',
+          data: {
+            datasets: [
+              { label: 'candidates (binned)', data: points, backgroundColor: '#2563eb', showLine: true, borderColor: '#2563eb' },
+              { label: 'perfect calibration', data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true, borderColor: '#9ca3af', borderDash: [4, 4], pointRadius: 0 },
+            ],
+          },
+          options: { scales: { x: { min: 0, max: 1, title: { display: true, text: 'predicted P(same individual)' } }, y: { min: 0, max: 1, title: { display: true, text: 'observed share' } } } },
+        },
+      },
+      {
+        kind: 'text',
+        text: `P(same individual | score) is fitted by isotonic regression on the validation split's candidates and shown to reviewers in the catalogue. ${split === 'val' ? 'These are the candidates it was fitted on, so the fit looks better than it will on new photos.' : 'These test photos were not used to fit it.'}`,
+      },
+      { kind: 'table', columns: ['predicted', 'observed', 'candidates'], rows: bins.map((b) => [b.predicted, b.observed, b.count]) },
+    ],
+  };
+}
 
 export async function writeEvaluationReport(path: string, e: Evaluation): Promise<void> {
   const s = e.summary;
@@ -37,6 +66,7 @@ export async function writeEvaluationReport(path: string, e: Evaluation): Promis
       ],
     },
     { title: 'new_individual threshold', blocks: [thresholdChart(e.calibration.curve)] },
+    ...(e.reliability ? [reliabilitySection(e.reliability, s.split)] : []),
     {
       title: 'MAP@5 by species',
       blocks: [

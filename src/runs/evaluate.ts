@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { countBy, pcc } from '../data/chance.js';
 import { join } from 'node:path';
+import { fitCalibration, labelledPairs, reliability } from '../eval/calibration.js';
 import { confusionMatrix, identificationMetrics } from '../eval/metrics.js';
 import type { Evaluation, EvaluationSummary, Split } from '../eval/summary.js';
 import { Identifier, type IdentifierOptions, type Matched, type Photo, type ThresholdOptions } from './identifier.js';
@@ -57,6 +58,9 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
     labelled = await testSplit(ident);
     matched = await ident.match(labelled.photos, 'test');
   }
+  const val = await ident.validation();
+  const fitted = labelledPairs(val.candidates, val.truths);
+  const reliable = fitted.length ? reliability(fitCalibration(fitted), labelledPairs(matched.candidates, labelled.truths)) : undefined;
   const predictions = Identifier.predictions(matched, calibration.threshold);
   const metrics = identificationMetrics(labelled.truths, predictions, labelled.species ?? labelled.truths.map(() => 'all'));
   const confusion = labelled.species ? confusionMatrix(labelled.species, ident.predictedSpecies(matched), ident.species) : undefined;
@@ -83,5 +87,5 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
     blend: options.blend ?? 0,
     gallery: { photos: searched.mirrors ? searched.ids.length / 2 : searched.ids.length, rows: searched.ids.length, mirrors: searched.mirrors, cached: ident.gallery.cached, with_validation: searched !== ident.gallery },
   };
-  return { summary, metrics, ...(confusion ? { confusion } : {}), calibration };
+  return { summary, metrics, ...(confusion ? { confusion } : {}), calibration, ...(reliable ? { reliability: reliable } : {}) };
 }

@@ -82,6 +82,7 @@ describe('identify, evaluate, predict, score', () => {
     const html = readFileSync(join(run, 'evaluation.html'), 'utf8');
     assert.match(html, /MAP@5 by species/);
     assert.match(html, /Species confusion matrix/);
+    assert.match(html, /Calibrated probability: reliability[^]*predicted P\(same individual\)/, 'the reliability diagram of the calibrated probability');
     console.log(`# e2e validation MAP@5 ${s.map5.toFixed(4)} (top-1 ${s.top1.toFixed(3)}, species accuracy ${s.species_accuracy.toFixed(3)})`);
   });
 
