@@ -23,5 +23,8 @@ test('finprint demo --quick runs every step and leaves its reports and a scored 
   assert.match(r.stdout, /MAP@5 \d\.\d+ on \d+ photos/);
   assert.match(r.stdout, /softmax over individuals \(the seed\) +\d\.\d{4}\n +ArcFace embedding \+ gallery search +\d\.\d{4}/);
   assert.match(r.stderr, /weights: loaded \d+ tensors from .*tournament/, 'the final round starts from the winner\'s tournament weights');
+  assert.match(r.stdout, /catalogue: \d+ photos added, \d+ known individuals/);
+  assert.match(r.stdout, new RegExp(`${solution.length - 1} new encounters to review, 0 already in the catalogue, 0 not imported`), 'every test photo an encounter to review');
+  assert.match(r.stdout, /\$ finprint serve --catalogue .*catalogue/);
   assert.match(r.stdout, /demo finished in/);
 });

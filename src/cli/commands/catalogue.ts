@@ -27,7 +27,7 @@ export function register(program: Command): void {
     .description('New encounters to review, one per photo: cropped (when the catalogue has a detector), embedded, ranked against the catalogue. A photo already in the catalogue is reported, not added twice.')
     .option('--metadata <encounters.csv>', 'columns photo (file name), date, latitude, longitude, observer, species; EXIF fills date and position where it has none')
     .option('--json', 'print one JSON object')
-    .option('--quiet', 'no progress output')
+    .option('--quiet', 'no progress bar, and only the summary line (photos not imported are still named)')
     .addHelpText('after', '\nExample:\n  finprint catalogue import catalogue survey-2024/ --metadata survey-2024/encounters.csv')
     .action(async (dir: string, inputs: string[], f: { metadata?: string; json?: boolean; quiet?: boolean }) => {
       const { importPhotos } = await import('../../runs/catalogue_import.js');
@@ -37,6 +37,7 @@ export function register(program: Command): void {
         return;
       }
       for (const p of r.photos) {
+        if (f.quiet && p.status !== 'rejected') continue;
         if (p.status === 'added') console.log(`${p.name}: encounter ${p.encounter}${p.best ? `, best candidate ${p.best.individual} (score ${p.best.score.toFixed(3)}${p.best.probability === null ? '' : `, P(same) ${(p.best.probability * 100).toFixed(0)}%`})` : ''}${p.suggestion ? `, ${p.suggestion}` : ''}`);
         else if (p.status === 'duplicate') console.log(`${p.name}: already in the catalogue${p.photo === null ? ' (twice in this import)' : ` (photo ${p.photo}, encounter ${p.encounter})`}`);
         else console.error(`${p.name}: ${p.reason} (not imported)`);

@@ -53,6 +53,14 @@ function steps(out: string, quick: boolean): { title: string; args: string[] }[]
       title: 'Identify a few test photos and show them beside the gallery photos they matched',
       args: ['identify', '--run', join(runs, 'arcface'), '--data', data, ...BLEND, '--quiet', '--report', join(out, 'matches.html'), 'test-photos'],
     },
+    {
+      title: 'A catalogue of the known individuals (the training photos), embedded with the ArcFace model',
+      args: ['catalogue', 'init', join(out, 'catalogue'), '--run', join(runs, 'arcface'), '--quiet'],
+    },
+    {
+      title: 'A survey arrives: the test photos become encounters to review, each ranked against the catalogue',
+      args: ['catalogue', 'import', join(out, 'catalogue'), join(data, 'test_images'), '--quiet'],
+    },
   ];
 }
 
@@ -109,6 +117,7 @@ export function register(program: Command): void {
         if (args[0] === 'tournament') winner = winnerOf(out);
       }
       console.log(`\n${comparison(out)}`);
+      console.log(`\nreview the new encounters in your browser:\n$ finprint serve --catalogue ${join(out, 'catalogue')}`);
       console.log(`\ndemo finished in ${formatDuration((performance.now() - started) / 1000)}. Open:`);
       for (const f of ['eda.html', 'tournament/tournament.html', 'runs/species/report.html', 'runs/softmax/report.html', 'runs/arcface/report.html', 'runs/arcface/evaluation.html', 'submission.csv', 'matches.html']) console.log(`  ${join(out, f)}`);
     });
