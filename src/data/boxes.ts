@@ -1,8 +1,9 @@
 // Box files in the competition community's format: image,x0,y0,x1,y1 with optional score and
 // label columns; pixel coordinates, or relative (0..1) ones when told. Bad rows are reported by
 // file and line and skipped.
+import { printable } from '../util/printable.js';
 import { readCsv, writeCsv } from './csv.js';
-import type { Box } from './crop.js';
+import { boxMissesPhoto, type Box } from './crop.js';
 
 export interface BoxRecord extends Box {
   score?: number;
@@ -42,23 +43,26 @@ export async function readBoxFile(path: string, options: ReadBoxesOptions = {}):
     if (row.length !== table.header.length) return bad(`expected ${table.header.length} fields (${table.header.join(',')}) but the row has ${row.length}`);
     const image = row[col('image')] ?? '';
     if (!image) return bad('empty image name');
+    const name = printable(image, { max: 100 });
+    if (Buffer.byteLength(image) > 255) return bad(`image name longer than 255 bytes: ${name}`);
     const texts = ['x0', 'y0', 'x1', 'y1'].map((c) => row[col(c)]!.trim());
     const nums = texts.map((t) => (t === '' ? NaN : Number(t)));
-    if (nums.some((v) => !Number.isFinite(v))) return bad(`coordinates must be numbers, got ${texts.join(',')}`);
+    if (nums.some((v) => !Number.isFinite(v))) return bad(`coordinates must be numbers, got ${printable(texts.join(','), { max: 100 })}`);
     let [x0, y0, x1, y1] = nums as [number, number, number, number];
     const size = options.sizes?.get(image);
     if (options.relative) {
-      if (!size) return bad(`relative box for ${image}, whose size is unknown`);
+      if (!size) return bad(`relative box for ${name}, whose size is unknown`);
       if ([x0, y0, x1, y1].some((v) => v < 0 || v > 1)) return bad('relative coordinates must lie in [0, 1]');
       [x0, x1] = [x0 * size.width, x1 * size.width];
       [y0, y1] = [y0 * size.height, y1 * size.height];
     }
     if (x0 < 0 || y0 < 0) return bad(`box ${x0},${y0},${x1},${y1} starts left of or above the image (negative coordinate)`);
     if (!(x1 > x0 && y1 > y0)) return bad(`box has no area (x0 ${x0}, y0 ${y0}, x1 ${x1}, y1 ${y1})`);
-    if (size && (x0 < 0 || y0 < 0 || x1 > size.width || y1 > size.height)) return bad(`box ${x0},${y0},${x1},${y1} lies outside the ${size.width}x${size.height} image`);
+    if (size && boxMissesPhoto({ x0, y0, x1, y1 }, size)) return bad(`box ${x0},${y0},${x1},${y1} for ${name} lies entirely outside the ${size.width}x${size.height} image`);
+    if (size && (x1 > size.width || y1 > size.height)) return bad(`box ${x0},${y0},${x1},${y1} for ${name} lies outside the ${size.width}x${size.height} image`);
     const scoreText = col('score') >= 0 ? row[col('score')] : undefined;
     const score = scoreText === undefined || scoreText.trim() === '' ? undefined : Number(scoreText);
-    if (score !== undefined && !Number.isFinite(score)) return bad(`score must be a number, got ${scoreText}`);
+    if (score !== undefined && !Number.isFinite(score)) return bad(`score must be a number, got ${printable(scoreText!, { max: 40 })}`);
     const label = col('label') >= 0 ? row[col('label')] || undefined : undefined;
     if (options.label !== undefined && label !== options.label) return;
     if (options.minScore !== undefined && (score ?? 1) < options.minScore) return;
@@ -71,8 +75,9 @@ export async function readBoxFile(path: string, options: ReadBoxesOptions = {}):
 /** Boxes by image name for loading crops; throws if every row is bad (a wrong file, most likely). */
 export async function readBoxes(path: string, options: ReadBoxesOptions = {}): Promise<Map<string, BoxRecord>> {
   const { boxes, problems } = await readBoxFile(path, options);
-  if (boxes.size === 0 && problems.length > 0) throw new Error(`${path}: no usable boxes; first problem at line ${problems[0]!.line}: ${problems[0]!.message}`);
-  for (const p of problems.slice(0, 10)) process.stderr.write(`warning: ${p.file} line ${p.line}: ${p.message}; that photo is used whole\n`);
+  if (boxes.size === 0 && problems.length > 0) throw new Error(`${path}: no usable boxes; first problem at line ${problems[0]!.line}: ${printable(problems[0]!.message, { max: 1000, keep: 300 })}`);
+  for (const p of problems.slice(0, 10)) process.stderr.write(`warning: ${printable(p.file, { max: 1000 })} line ${p.line}: ${printable(p.message, { max: 1000, keep: 300 })}; that photo is used whole\n`);
+  if (problems.length > 10) process.stderr.write(`warning: ${problems.length - 10} more bad row(s) in ${printable(path, { max: 1000 })}; those photos are used whole too\n`);
   return boxes;
 }
 

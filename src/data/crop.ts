@@ -2,7 +2,9 @@
 // output's shape around the box centre and moved inside the photo where it fits, so the crop is
 // never stretched; only where the window must still leave the photo is it padded, by repeating
 // the edge pixels (a flat colour band would be a pattern no real photo has). Photos without a
-// usable box are used whole, and counted so a run can say how many fell back.
+// usable box are used whole, and counted so a run can say how many fell back; a box lying
+// entirely outside its photo is no usable box (readBoxFile reports it when it knows the sizes,
+// and decodeResized uses such a photo whole rather than failing).
 import { invalidParameterError } from '../util/check.js';
 
 /** The animal's box in photo pixels (x0, y0 top left; x1, y1 bottom right). */
@@ -29,6 +31,11 @@ export interface Overhang {
   bottom: number;
 }
 
+/** Whether a box and the photo share no pixel (a box for another photo, or in other units). */
+export function boxMissesPhoto(box: Box, image: { width: number; height: number }): boolean {
+  return !(Math.min(image.width, box.x1) > Math.max(0, box.x0) && Math.min(image.height, box.y1) > Math.max(0, box.y0));
+}
+
 /**
  * The window to cut for a box: the box (clipped to the photo) widened by `margin` of its width
  * and height on each side, then its shorter side grown to `aspect` (output width / height, 1 for
@@ -42,7 +49,7 @@ export function cropWindow(box: Box, image: { width: number; height: number }, o
   const y0 = Math.max(0, box.y0);
   const x1 = Math.min(W, box.x1);
   const y1 = Math.min(H, box.y1);
-  if (!(x1 > x0 && y1 > y0)) throw invalidParameterError('box', `a box overlapping the ${W}x${H} photo`, [box.x0, box.y0, box.x1, box.y1]);
+  if (boxMissesPhoto(box, image)) throw invalidParameterError('box', `a box overlapping the ${W}x${H} photo`, [box.x0, box.y0, box.x1, box.y1]);
   const grow = 1 + 2 * options.margin;
   let w = (x1 - x0) * grow;
   let h = (y1 - y0) * grow;

@@ -1,6 +1,7 @@
 import { countBy, pcc } from './chance.js';
 import type { Competition } from './happywhale.js';
-import type { SpeciesChange } from './species.js';
+import { printable } from '../util/printable.js';
+import type { SpeciesChange, UnknownSpecies } from './species.js';
 import { summarise, type IssueKind } from './validate.js';
 
 /** Counts that describe a competition folder; snake_case because this is the `eda --json` output. */
@@ -15,6 +16,8 @@ export interface EdaStats {
   species_counts: Record<string, number>;
   species_raw_counts: Record<string, number>;
   species_fixes: SpeciesChange[];
+  /** Labels that are no known species (kept as classes of their own): a typo, or a species to declare. */
+  species_unknown: UnknownSpecies[];
   individuals_per_species: Record<string, number>;
   images_per_individual: { histogram: { photos: string; individuals: number }[]; singletons: number; mean: number; median: number; max: number };
   image_sizes: {
@@ -82,6 +85,7 @@ export function computeEda(c: Competition): EdaStats {
     species_counts: sorted(species),
     species_raw_counts: sorted(raw),
     species_fixes: c.species.changes,
+    species_unknown: c.species.unknown ?? [],
     individuals_per_species: sorted(individualsPerSpecies),
     images_per_individual: {
       histogram: binCounts(photoCounts, PHOTO_BINS).map(([photos, individuals]) => ({ photos, individuals })),
@@ -104,18 +108,21 @@ export function computeEda(c: Competition): EdaStats {
 
 const pct = (x: number, digits = 2): string => `${(100 * x).toFixed(digits)}%`;
 
-/** The terminal summary. */
+/** The terminal summary; every name from the data is escaped and cut (see printable). */
 export function formatEda(s: EdaStats): string {
   const ipi = s.images_per_individual;
+  const p = (name: string): string => printable(name, { max: 60 });
+  const unknown = s.species_unknown.slice(0, 10).map((u) => `${p(u.label)} x${u.rows} (train.csv line${u.lines.length > 1 ? 's' : ''} ${u.lines.join(', ')}${u.rows > u.lines.length ? ', ...' : ''})`);
   const lines = [
-    `${s.dir}`,
+    `${printable(s.dir, { max: 1000 })}`,
     `  train images ${s.images}, test images ${s.test_images}`,
-    `  species ${s.species} (raw labels ${s.species_raw}${s.species_fixes.length ? `; fixed ${s.species_fixes.map((f) => `${f.from}->${f.to} x${f.rows}`).join(', ')}` : ''})`,
+    `  species ${s.species} (raw labels ${s.species_raw}${s.species_fixes.length ? `; fixed ${s.species_fixes.map((f) => `${p(f.from)}->${p(f.to)} x${f.rows}`).join(', ')}` : ''})`,
+    ...(unknown.length ? [`  warning: unknown species label${unknown.length > 1 ? 's' : ''}, kept as new species (map ${unknown.length > 1 ? 'them' : 'it'} with --species-map if meant): ${unknown.join('; ')}${s.species_unknown.length > unknown.length ? `; and ${s.species_unknown.length - unknown.length} more` : ''}`] : []),
     `  individuals ${s.individuals}: ${ipi.singletons} with one photo, mean ${ipi.mean.toFixed(2)}, median ${ipi.median}, max ${ipi.max} photos`,
     `  photos per individual: ${ipi.histogram.filter((h) => h.individuals > 0).map((h) => `${h.photos}:${h.individuals}`).join('  ')}`,
     `  image size: width ${s.image_sizes.width.min}..${s.image_sizes.width.max} (median ${s.image_sizes.width.median}), height ${s.image_sizes.height.min}..${s.image_sizes.height.max} (median ${s.image_sizes.height.median})`,
     '  species (photos / individuals):',
-    ...Object.entries(s.species_counts).map(([name, n]) => `    ${name.padEnd(28)} ${String(n).padStart(7)} ${String(s.individuals_per_species[name] ?? 0).padStart(7)}`),
+    ...Object.entries(s.species_counts).map(([name, n]) => `    ${p(name).padEnd(28)} ${String(n).padStart(7)} ${String(s.individuals_per_species[name] ?? 0).padStart(7)}`),
     `  chance (PCC / 1.25 x PCC): species ${pct(s.pcc.species)} / ${pct(s.pcc125.species)}, individual ${pct(s.pcc.individual, 4)} / ${pct(s.pcc125.individual, 4)}`,
     `  problems: ${s.issues.total}${s.issues.total ? ` (${Object.entries(s.issues.by_kind).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`,
   ];

@@ -1,12 +1,12 @@
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { checkInteger, checkOneOf } from '../util/check.js';
 import { mapPool } from '../util/pool.js';
 import { Progress } from '../util/progress.js';
 import { CsvError, readCsv, type CsvTable } from './csv.js';
-import { normaliseSpecies, SPECIES_FIXES, type SpeciesReport } from './species.js';
+import { normaliseSpecies, SPECIES_FIXES, unknownSpecies, type SpeciesReport } from './species.js';
 import {
-  CHECK_LEVELS, checkImage, checkTable, DEFAULT_LIMITS, IMAGE_NAME, INDIVIDUAL_ID, SPECIES_LABEL,
+  CHECK_LEVELS, checkImage, checkLink, checkTable, DEFAULT_LIMITS, IMAGE_NAME, INDIVIDUAL_ID, SPECIES_LABEL,
   type CheckedRow, type CheckLevel, type ColumnRule, type DimensionLimits, type ImageInfo, type Issue,
 } from './validate.js';
 
@@ -56,7 +56,7 @@ export interface ReadOptions {
 }
 
 export const TRAIN_COLUMNS: readonly ColumnRule[] = [IMAGE_NAME, SPECIES_LABEL, INDIVIDUAL_ID];
-const PREDICTIONS: ColumnRule = { name: 'predictions', pattern: /^\S+( \S+){0,4}$/, expected: 'up to 5 ids separated by single spaces' };
+const PREDICTIONS: ColumnRule = { name: 'predictions', pattern: /^\S+( \S+){0,4}$/, expected: 'up to 5 ids separated by single spaces', maxBytes: 5 * 256 };
 
 /**
  * Read train.csv, train_images/, test_images/ and an optional sample_submission.csv. Bad rows and
@@ -108,7 +108,11 @@ export async function readCompetition(dir: string, options: ReadOptions = {}): P
     }
   }
 
-  // Check every photo once; a row whose photo is bad is dropped with the reason.
+  // Check every photo once; a row whose photo is bad is dropped with the reason. A photo may be a
+  // symbolic link only to a file inside the data folder (or inside its photo folders, which may
+  // themselves be links to a bigger disk).
+  const allowed = (await Promise.all([root, join(root, 'train_images'), join(root, 'test_images')].map((d) => realpath(d).catch(() => undefined))))
+    .filter((d): d is string => d !== undefined);
   const images = new Map<string, ImageInfo>();
   const targets = [
     ...rawRows.map((r) => ({ path: r.path, file: `train_images/${r.image}`, line: r.line as number | undefined })),
@@ -117,7 +121,8 @@ export async function readCompetition(dir: string, options: ReadOptions = {}): P
   const progress = new Progress({ total: targets.length, label: `check ${check}`, quiet: options.quiet });
   const bad = new Set<string>();
   await mapPool(targets, concurrency, async (t) => {
-    const result = await checkImage(t.path, check, options.limits ?? DEFAULT_LIMITS);
+    const outside = await checkLink(t.path, allowed);
+    const result = outside ? { problem: outside } : await checkImage(t.path, check, options.limits ?? DEFAULT_LIMITS);
     progress.tick();
     if (result.problem) {
       bad.add(t.path);
@@ -130,16 +135,30 @@ export async function readCompetition(dir: string, options: ReadOptions = {}): P
   // Concurrent checks finish in any order; sort (by code point, not locale) so reports are stable.
   issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : (a.row ?? 0) - (b.row ?? 0)));
 
-  const { rows, report } = normaliseSpecies(rawRows.filter((r) => !bad.has(r.path)), options.speciesMapping ?? SPECIES_FIXES);
+  const mapping = options.speciesMapping ?? SPECIES_FIXES;
+  const { rows, report } = normaliseSpecies(rawRows.filter((r) => !bad.has(r.path)), mapping);
   return {
     dir: root,
     train: rows,
     test: test.filter((t) => !bad.has(t.path)),
     ...(sampleSubmission ? { sampleSubmission } : {}),
-    species: report,
+    species: { ...report, unknown: unknownSpecies(rows, mapping) },
     images,
     issues,
   };
+}
+
+/**
+ * The size of every photo the check read (train and test; none with check 'exists'), by image
+ * name: what readBoxes / readBoxFile take as `sizes` to report a box lying outside its photo.
+ */
+export function photoSizes(c: Competition): Map<string, { width: number; height: number }> {
+  const sizes = new Map<string, { width: number; height: number }>();
+  for (const p of [...c.train, ...c.test]) {
+    const info = c.images.get(p.path);
+    if (info && !sizes.has(p.image)) sizes.set(p.image, { width: info.width, height: info.height });
+  }
+  return sizes;
 }
 
 async function readTable(path: string, file: string, issues: Issue[]): Promise<CsvTable | undefined> {

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { checkInteger, checkNumber, checkOneOf, checkTriple, invalidParameterError } from '../util/check.js';
-import { cropWindow, overhang, type Box } from './crop.js';
+import { boxMissesPhoto, cropWindow, overhang, type Box } from './crop.js';
 
 /**
  * squash: stretch to the target size. letterbox: fit inside, pad with the background.
@@ -82,8 +82,12 @@ export async function decodeResized(input: string | Buffer, spec: ResolvedResize
       const rh = Math.max(height, Math.floor(H * scale + 1e-6));
       img = img.resize(rw, rh, { fit: 'fill', kernel })
         .extract({ left: Math.round((rw - width) / 2), top: Math.round((rh - height) / 2), width, height });
+    } else if (boxMissesPhoto(checkBox(box!), { width: W, height: H })) {
+      // A box that lies entirely outside the photo is no usable box: the photo is used whole, as
+      // one without a box is (readBoxFile reports such a row when it is given the photo sizes).
+      img = img.resize(width, height, { fit: 'fill', kernel });
     } else {
-      const win = cropWindow(checkBox(box!), { width: W, height: H }, { margin: spec.margin, aspect: width / height });
+      const win = cropWindow(box!, { width: W, height: H }, { margin: spec.margin, aspect: width / height });
       const pad = overhang(win, { width: W, height: H });
       const inside = { left: win.left + pad.left, top: win.top + pad.top, width: win.width - pad.left - pad.right, height: win.height - pad.top - pad.bottom };
       // sharp extends after resizing, so the overhang is converted to output pixels.

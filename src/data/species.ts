@@ -35,6 +35,38 @@ export interface SpeciesReport {
   rowsChanged: number;
   rawLabels: number;
   labels: number;
+  /** Labels that are neither competition species nor a mapping's target (see unknownSpecies). */
+  unknown?: UnknownSpecies[];
+}
+
+/** A species label nobody declared: kept as a class of its own, but worth a look (a typo?). */
+export interface UnknownSpecies {
+  label: string;
+  /** Rows carrying it. */
+  rows: number;
+  /** The first few of their lines in train.csv. */
+  lines: number[];
+}
+
+/** How many lines an UnknownSpecies lists. */
+const LINES_SHOWN = 10;
+
+/**
+ * The normalised labels that are neither one of the competition's SPECIES nor a target of the
+ * mapping (so a user's --species-map entry, even 'label -> label', declares a new species), with
+ * the rows that carry them, most rows first.
+ */
+export function unknownSpecies(rows: readonly { species: string; line: number }[], mapping: Readonly<Record<string, string>> = SPECIES_FIXES): UnknownSpecies[] {
+  const known = new Set([...SPECIES, ...Object.values(mapping)]);
+  const found = new Map<string, UnknownSpecies>();
+  for (const r of rows) {
+    if (known.has(r.species)) continue;
+    let u = found.get(r.species);
+    if (!u) found.set(r.species, (u = { label: r.species, rows: 0, lines: [] }));
+    u.rows++;
+    if (u.lines.length < LINES_SHOWN) u.lines.push(r.line);
+  }
+  return [...found.values()].sort((a, b) => b.rows - a.rows || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
 /**

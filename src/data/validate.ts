@@ -1,10 +1,12 @@
-import { stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { sep } from 'node:path';
 import sharp from 'sharp';
+import { printable } from '../util/printable.js';
 import type { CsvTable } from './csv.js';
 
 export type IssueKind =
   | 'unreadable-file' | 'missing-column' | 'unknown-column' | 'field-count' | 'empty-field' | 'malformed-field'
-  | 'duplicate-image' | 'missing-file' | 'empty-file' | 'not-an-image' | 'truncated' | 'absurd-dimensions';
+  | 'duplicate-image' | 'missing-file' | 'empty-file' | 'not-an-image' | 'truncated' | 'absurd-dimensions' | 'outside-link';
 
 /** One problem: where (file, and CSV line if any) and what. */
 export interface Issue {
@@ -19,7 +21,12 @@ export interface ColumnRule {
   pattern: RegExp;
   /** Plain words for the report, e.g. 'a file name ending in .jpg, .png or .webp'. */
   expected: string;
+  /** Longest value accepted, in UTF-8 bytes (default MAX_FIELD_BYTES). */
+  maxBytes?: number;
 }
+
+/** A file name's limit on common file systems; no label or id in a competition CSV is longer. */
+export const MAX_FIELD_BYTES = 255;
 
 export const IMAGE_NAME: ColumnRule = { name: 'image', pattern: /^[^/\\]+\.(jpe?g|png|webp)$/i, expected: 'a file name ending in .jpg, .jpeg, .png or .webp' };
 export const SPECIES_LABEL: ColumnRule = { name: 'species', pattern: /^[a-z][a-z0-9_]*$/, expected: 'a lowercase label of letters, digits and _' };
@@ -38,9 +45,9 @@ export interface CheckedRow {
 export function checkTable(file: string, table: CsvTable, rules: readonly ColumnRule[]): { records: CheckedRow[]; issues: Issue[] } {
   const issues: Issue[] = [];
   const missing = rules.filter((r) => !table.header.includes(r.name));
-  for (const r of missing) issues.push({ file, row: 1, kind: 'missing-column', message: `missing column "${r.name}" (header is "${table.header.join(',')}")` });
+  for (const r of missing) issues.push({ file, row: 1, kind: 'missing-column', message: `missing column "${r.name}" (header is "${printable(table.header.join(','))}")` });
   for (const h of table.header) {
-    if (!rules.some((r) => r.name === h)) issues.push({ file, row: 1, kind: 'unknown-column', message: `unknown column "${h}" ignored` });
+    if (!rules.some((r) => r.name === h)) issues.push({ file, row: 1, kind: 'unknown-column', message: `unknown column "${printable(h)}" ignored` });
   }
   if (missing.length > 0) {
     if (table.rows.length > 0) issues.push({ file, kind: 'missing-column', message: `all ${table.rows.length} rows skipped: required columns missing` });
@@ -63,8 +70,14 @@ export function checkTable(file: string, table: CsvTable, rules: readonly Column
         issues.push({ file, row: line, kind: 'empty-field', message: `empty ${rule.name}` });
         return;
       }
+      // Checked before anything else looks at the value: a 50 MB "name" is a broken row, not a path.
+      const maxBytes = rule.maxBytes ?? MAX_FIELD_BYTES;
+      if (value.length > maxBytes || Buffer.byteLength(value) > maxBytes) {
+        issues.push({ file, row: line, kind: 'malformed-field', message: `${rule.name} longer than ${maxBytes} bytes: ${printable(value, { max: 40 })}` });
+        return;
+      }
       if (!rule.pattern.test(value)) {
-        issues.push({ file, row: line, kind: 'malformed-field', message: `${rule.name} ${JSON.stringify(value)}: expected ${rule.expected}` });
+        issues.push({ file, row: line, kind: 'malformed-field', message: `${rule.name} "${printable(value)}": expected ${rule.expected}` });
         return;
       }
       values[rule.name] = value;
@@ -73,7 +86,7 @@ export function checkTable(file: string, table: CsvTable, rules: readonly Column
     if (image !== undefined) {
       const first = seen.get(image);
       if (first !== undefined) {
-        issues.push({ file, row: line, kind: 'duplicate-image', message: `image ${image} already listed on line ${first}` });
+        issues.push({ file, row: line, kind: 'duplicate-image', message: `image ${printable(image)} already listed on line ${first}` });
         return;
       }
       seen.set(image, line);
@@ -142,6 +155,28 @@ export async function checkImage(path: string, level: CheckLevel, limits: Dimens
   return { info: { width: swap ? height : width, height: swap ? width : height, format, bytes } };
 }
 
+/**
+ * A photo that is a symbolic link must lead to a file inside one of the `allowed` folders (real
+ * paths: the data folder and its photo folders); one leading elsewhere is reported with where it
+ * points, so a data folder cannot quietly feed in files from anywhere on the machine. A link that
+ * leads nowhere is left to checkImage ('file not found').
+ */
+export async function checkLink(path: string, allowed: readonly string[]): Promise<{ kind: IssueKind; message: string } | undefined> {
+  try {
+    if (!(await lstat(path)).isSymbolicLink()) return undefined;
+  } catch {
+    return undefined;
+  }
+  let target: string;
+  try {
+    target = await realpath(path);
+  } catch {
+    return undefined;
+  }
+  if (allowed.some((dir) => target === dir || target.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`))) return undefined;
+  return { kind: 'outside-link', message: `symbolic link to ${target}, outside the data folder; skipped` };
+}
+
 export interface ValidationSummary {
   issues: number;
   byKind: Partial<Record<IssueKind, number>>;
@@ -156,7 +191,8 @@ export function summarise(issues: readonly Issue[]): ValidationSummary {
 /** A readable report: one line per issue (capped), then the count per kind. */
 export function formatIssues(issues: readonly Issue[], max = 50): string {
   if (issues.length === 0) return 'no problems found';
-  const lines = issues.slice(0, max).map((i) => `  ${i.file}${i.row !== undefined ? `:${i.row}` : ''}  ${i.kind}  ${i.message}`);
+  // File names and messages quote the user's data: escaped and cut, so they print as plain text.
+  const lines = issues.slice(0, max).map((i) => `  ${printable(i.file, { max: 200 })}${i.row !== undefined ? `:${i.row}` : ''}  ${i.kind}  ${printable(i.message, { max: 1000, keep: 300 })}`);
   if (issues.length > max) lines.push(`  ... and ${issues.length - max} more`);
   const { byKind } = summarise(issues);
   lines.push(`${issues.length} problem${issues.length === 1 ? '' : 's'}: ${Object.entries(byKind).map(([k, n]) => `${k} ${n}`).join(', ')}`);

@@ -9,7 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { invalidParameterError } from '../util/check.js';
+import { checkPositive, invalidParameterError } from '../util/check.js';
 import { cacheRoot, writeFileAtomic } from '../util/fs.js';
 import { Progress } from '../util/progress.js';
 import { readSafetensorsHeader } from './safetensors.js';
@@ -22,6 +22,18 @@ const MIB = 1 << 20;
 /** The hub base URL: FINPRINT_HUB_URL (a mirror) or huggingface.co. */
 export function hubBaseUrl(): string {
   return (process.env.FINPRINT_HUB_URL || DEFAULT_HUB_URL).replace(/\/+$/, '');
+}
+
+/** How long a download waits for the hub to answer, or for the next bytes of the file. */
+export const DEFAULT_HUB_TIMEOUT_MS = 30_000;
+
+/** The idle timeout: FINPRINT_HUB_TIMEOUT (seconds) or DEFAULT_HUB_TIMEOUT_MS. */
+export function hubTimeoutMs(): number {
+  const env = process.env.FINPRINT_HUB_TIMEOUT;
+  if (env === undefined || env.trim() === '') return DEFAULT_HUB_TIMEOUT_MS;
+  const seconds = Number(env);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw invalidParameterError('FINPRINT_HUB_TIMEOUT', 'a number of seconds > 0', env);
+  return seconds * 1000;
 }
 
 /** The weights cache: $FINPRINT_CACHE/weights, by default ~/.cache/finprint/weights. */
@@ -47,6 +59,12 @@ export interface PullOptions {
   retries?: number;
   /** No progress bar or messages. */
   quiet?: boolean;
+  /**
+   * Milliseconds to wait for the hub's answer (connecting included), and then for each next
+   * piece of the file, before giving up (default: hubTimeoutMs(), 30 s). A stall mid-file is
+   * retried like a dropped connection; a hub that never answers is an error naming the URL.
+   */
+  timeoutMs?: number;
 }
 
 export interface PullResult {
@@ -76,6 +94,7 @@ export async function pullWeights(repo: string, options: PullOptions = {}): Prom
   const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
   const retries = options.retries ?? 3;
   if (!Number.isInteger(retries) || retries < 0) throw invalidParameterError('retries', 'a non-negative integer', retries);
+  const timeoutMs = options.timeoutMs === undefined ? hubTimeoutMs() : checkPositive('timeoutMs', options.timeoutMs);
   const path = cachedWeightsPath(repo, options.cacheDir);
   const url = `${(options.hubUrl ?? hubBaseUrl()).replace(/\/+$/, '')}/${repo}/resolve/main/${FILE}`;
 
@@ -83,7 +102,7 @@ export async function pullWeights(repo: string, options: PullOptions = {}): Prom
   await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; ; attempt++) {
     try {
-      const done = await download(url, path, repo, expected, options.quiet ?? false);
+      const done = await download(url, path, repo, expected, options.quiet ?? false, timeoutMs);
       const record: DownloadRecord = { repo, url, size: done.size, sha256: done.sha256, verifiedAgainst: done.verifiedAgainst, downloadedAt: new Date().toISOString() };
       await writeFileAtomic(`${path}.json`, `${JSON.stringify(record, null, 1)}\n`);
       return { repo, path, size: done.size, sha256: done.sha256, verifiedAgainst: done.verifiedAgainst, cached: false };
@@ -99,11 +118,57 @@ export async function pullWeights(repo: string, options: PullOptions = {}): Prom
 /** A download cut short, worth another attempt: the .partial file keeps what arrived, to resume from. */
 class Interrupted extends Error {}
 
-async function download(url: string, path: string, repo: string, expected: string | undefined, quiet: boolean): Promise<{ size: number; sha256: string; verifiedAgainst: PullResult['verifiedAgainst'] }> {
+/** The reason a request is aborted when the hub goes quiet for too long. */
+class IdleTimeout extends Error {}
+
+/**
+ * Aborts a request once nothing has happened for `ms`: no answer yet, or no bytes since the last
+ * ones. `touch()` restarts the wait, `stop()` ends it (the timer never keeps the process alive).
+ */
+class Watchdog {
+  readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(readonly ms: number) {
+    this.touch();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get fired(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.controller.abort(new IdleTimeout(`no data for ${seconds(this.ms)}`)), this.ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+const seconds = (ms: number): string => `${Number((ms / 1000).toPrecision(3))} s`;
+
+async function download(url: string, path: string, repo: string, expected: string | undefined, quiet: boolean, timeoutMs: number): Promise<{ size: number; sha256: string; verifiedAgainst: PullResult['verifiedAgainst'] }> {
+  const watchdog = new Watchdog(timeoutMs);
+  try {
+    return await downloadWatched(url, path, repo, expected, quiet, watchdog);
+  } finally {
+    watchdog.stop();
+  }
+}
+
+async function downloadWatched(url: string, path: string, repo: string, expected: string | undefined, quiet: boolean, watchdog: Watchdog): Promise<{ size: number; sha256: string; verifiedAgainst: PullResult['verifiedAgainst'] }> {
   const partial = `${path}.partial`;
   const offset = (await sizeOf(partial)) ?? 0;
   // identity: Content-Length and the hash must describe the bytes as stored, not a compressed transfer.
-  const { res, hubSha } = await get(url, { 'Accept-Encoding': 'identity', ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) });
+  const { res, hubSha } = await get(url, { 'Accept-Encoding': 'identity', ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) }, watchdog);
+  watchdog.touch();
   if (res.status === 416) {
     // The partial file is not a prefix of what the hub serves now (e.g. the repo was updated).
     await res.body?.cancel();
@@ -125,8 +190,10 @@ async function download(url: string, path: string, repo: string, expected: strin
   progress.tick(Math.ceil(start / MIB));
   const fh = await open(partial, start > 0 ? 'a' : 'w');
   let received = start;
+  watchdog.touch(); // hashing a long partial file is no silence from the hub
   try {
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      watchdog.touch();
       await fh.write(chunk);
       hash.update(chunk);
       progress.tick(Math.ceil((received + chunk.byteLength) / MIB) - Math.ceil(received / MIB));
@@ -134,7 +201,8 @@ async function download(url: string, path: string, repo: string, expected: strin
     }
     await fh.sync();
   } catch (err) {
-    throw new Interrupted(`download of ${url} interrupted at ${received} of ${total ?? '?'} bytes (${describeError(err)}), kept in ${partial}`);
+    const why = watchdog.fired ? `the hub sent nothing for ${seconds(watchdog.ms)}; FINPRINT_HUB_TIMEOUT or --timeout to wait longer` : describeError(err);
+    throw new Interrupted(`download of ${url} interrupted at ${received} of ${total ?? '?'} bytes (${why}), kept in ${partial}`);
   } finally {
     await fh.close();
     progress.done();
@@ -166,14 +234,20 @@ async function promote(partial: string, path: string, url: string, sha256: strin
  * GET with redirects followed by hand (the hub sends /resolve/ to a CDN), so that the hub's own
  * X-Linked-ETag on the redirect, the file's sha256, is seen; the Range header goes along each hop.
  */
-async function get(url: string, headers: Record<string, string>): Promise<{ res: Response; hubSha: string | undefined }> {
+async function get(url: string, headers: Record<string, string>, watchdog: Watchdog): Promise<{ res: Response; hubSha: string | undefined }> {
   let current = url;
   let hubSha: string | undefined;
   for (let hop = 0; hop <= 10; hop++) {
     let res: Response;
     try {
-      res = await fetch(current, { headers, redirect: 'manual' });
+      res = await fetch(current, { headers, redirect: 'manual', signal: watchdog.signal });
     } catch (err) {
+      if (watchdog.fired) {
+        throw new Error(
+          `the weights hub did not answer: GET ${current} got no response within ${seconds(watchdog.ms)}. ` +
+            'Check the network, wait longer with FINPRINT_HUB_TIMEOUT=SECONDS (or --timeout), set FINPRINT_HUB_URL to a reachable mirror, or skip the download and pass --weights FILE with a local .safetensors checkpoint.',
+        );
+      }
       throw new Error(
         `cannot reach the weights hub: GET ${current} failed (${describeError(err)}). ` +
           'Check the network, set FINPRINT_HUB_URL to a reachable mirror, or skip the download and pass --weights FILE with a local .safetensors checkpoint.',
@@ -183,6 +257,7 @@ async function get(url: string, headers: Record<string, string>): Promise<{ res:
     const location = res.headers.get('location');
     if (res.status < 300 || res.status >= 400 || !location) return { res, hubSha };
     await res.body?.cancel();
+    watchdog.touch();
     current = new URL(location, current).href;
   }
   throw new Error(`GET ${url}: more than 10 redirects`);

@@ -6,7 +6,7 @@ import type { AnyModule, StateDict } from '../nn/index.js';
 import type { Tensor } from '../torch/index.js';
 import { invalidParameterError } from '../util/check.js';
 import { Backbone } from './backbone.js';
-import { modelEntry } from './registry.js';
+import { listModels, modelEntry } from './registry.js';
 
 export interface LoadWeightsOptions {
   /**
@@ -139,5 +139,12 @@ export function hubRepo(name: string, tag?: string): string {
   const [model, nameTag] = name.split('.') as [string, string | undefined];
   if (nameTag !== undefined && tag !== undefined) throw invalidParameterError('tag', `no tag: '${name}' already names tag '${nameTag}' (drop one of them)`, tag);
   const t = tag ?? nameTag;
-  return t === undefined ? modelEntry(model).pretrainedCfg.hfHubId : `timm/${model}.${t}`;
+  if (t !== undefined) return `timm/${model}.${t}`;
+  const repo = modelEntry(model).pretrainedCfg.hfHubId;
+  if (repo === '') {
+    // Test variants (reduced widths, e.g. vgg16_tiny) exist only to check code paths: nobody trained them.
+    const withWeights = listModels({ includeTestVariants: true }).filter((m) => modelEntry(m).pretrainedCfg.hfHubId !== '');
+    throw new Error(`no pretrained weights for ${model} (models with pretrained weights: ${withWeights.join(', ')})`);
+  }
+  return repo;
 }

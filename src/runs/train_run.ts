@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { readBoxes } from '../data/boxes.js';
 import { imageCacheDir } from '../data/cache.js';
 import { countCrops } from '../data/crop.js';
-import { readCompetition, NEW_INDIVIDUAL, type TrainRow } from '../data/happywhale.js';
+import { photoSizes, readCompetition, NEW_INDIVIDUAL, type TrainRow } from '../data/happywhale.js';
 import { BatchLoader, readableBatches } from '../data/loader.js';
 import { ImagePipeline, type Batch, type Sample } from '../data/pipeline.js';
 import { individualSplit, stratifiedSplit } from '../data/split.js';
@@ -48,7 +48,7 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
   let rows = comp.train;
   if (rows.length === 0) throw new Error(`train: no usable rows in ${cfg.data}/train.csv`);
   if (cfg.limit > 0 && rows.length > cfg.limit) rows = stratifiedSplit(rows, (r) => r.species, { valFraction: 1 - cfg.limit / rows.length, seed: cfg.seed }).train;
-  const boxes = cfg.crops ? await readBoxes(cfg.crops) : undefined;
+  const boxes = cfg.crops ? await readBoxes(cfg.crops, { sizes: photoSizes(comp) }) : undefined;
   const species = [...new Set(rows.map((r) => r.species))].sort();
   const speciesIndex = new Map(species.map((s, i) => [s, i]));
   let trainRows: TrainRow[];

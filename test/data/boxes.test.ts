@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readBoxes, readBoxFile, writeBoxFile } from '../../src/data/boxes.js';
-import { tempDir } from './helpers.js';
+import { photoSizes, readCompetition } from '../../src/data/happywhale.js';
+import { solidImage, tempDir } from './helpers.js';
 
 async function boxFile(text: string): Promise<string> {
   const path = join(await tempDir(), 'boxes.csv');
@@ -66,6 +67,42 @@ describe('box files', () => {
     assert.match(messages[5]!, /expected 6 fields .* but the row has 4/);
     assert.match(messages[6]!, /score must be a number, got high/);
     assert.match(messages[7]!, /coordinates must be numbers, got 1,,3,4/);
+  });
+
+  it('reports a box lying entirely outside its photo by file, line and image; readBoxes warns and leaves that photo whole', async () => {
+    const path = await boxFile('image,x0,y0,x1,y1\nin.jpg,10,10,50,40\naway.jpg,200,150,300,220\nbelow.jpg,0,60,40,90\n');
+    const sizes = new Map([['in.jpg', { width: 100, height: 50 }], ['away.jpg', { width: 100, height: 50 }], ['below.jpg', { width: 100, height: 50 }]]);
+    const { boxes, problems } = await readBoxFile(path, { sizes });
+    assert.deepEqual([...boxes.keys()], ['in.jpg']);
+    assert.deepEqual(problems, [
+      { file: path, line: 3, message: 'box 200,150,300,220 for away.jpg lies entirely outside the 100x50 image' },
+      { file: path, line: 4, message: 'box 0,60,40,90 for below.jpg lies entirely outside the 100x50 image' },
+    ]);
+    // readBoxes says so on stderr (the photo is then cut from nothing: used whole).
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stderr.write;
+    let read: Map<string, unknown>;
+    try {
+      read = await readBoxes(path, { sizes });
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.deepEqual([...read.keys()], ['in.jpg']);
+    // The sizes as a run has them: from the competition folder's photo check.
+    const data = await tempDir();
+    await mkdir(join(data, 'train_images'));
+    await mkdir(join(data, 'test_images'));
+    await writeFile(join(data, 'train.csv'), 'image,species,individual_id\nin.jpg,beluga,a\n');
+    await writeFile(join(data, 'train_images', 'in.jpg'), await solidImage(100, 50, [1, 2, 3]));
+    await writeFile(join(data, 'test_images', 'away.jpg'), await solidImage(100, 50, [1, 2, 3]));
+    const fromFolder = photoSizes(await readCompetition(data, { quiet: true }));
+    assert.deepEqual([...fromFolder], [['in.jpg', { width: 100, height: 50 }], ['away.jpg', { width: 100, height: 50 }]]);
+    assert.deepEqual((await readBoxFile(path, { sizes: fromFolder })).problems.map((p) => p.line), [3]);
+    assert.deepEqual(written, [
+      `warning: ${path} line 3: box 200,150,300,220 for away.jpg lies entirely outside the 100x50 image; that photo is used whole\n`,
+      `warning: ${path} line 4: box 0,60,40,90 for below.jpg lies entirely outside the 100x50 image; that photo is used whole\n`,
+    ]);
   });
 
   it('rejects a file without the box columns, and one whose rows are all bad', async () => {

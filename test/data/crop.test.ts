@@ -97,6 +97,14 @@ describe('box crops', () => {
     assert.deepEqual(countCrops([{ box: { x0: 0, y0: 0, x1: 1, y1: 1 } }, {}, {}]), { cropped: 1, whole: 2 });
   });
 
+  it('uses the whole photo for a box lying entirely outside it (a box for another photo), in the pipeline too', async () => {
+    const spec = resolveResize({ size: 10, mode: 'box' });
+    const whole = await decodeResized(files['corner.png']!, spec);
+    const away = { x0: 150, y0: 100, x1: 200, y1: 140 };
+    assert.deepEqual((await decodeResized(files['corner.png']!, spec, away)).data, whole.data);
+    assert.deepEqual((await new ImagePipeline({ size: 10, mode: 'box' }).image({ path: files['corner.png']!, box: away })).data, whole.data);
+  });
+
   it('gives the same pixels for the same photo and box however the pipeline is built (training, prediction)', async () => {
     const sample = { path: files['corner.png']!, box: { x0: 5, y0: 5, x1: 40, y1: 30 } };
     const training = new ImagePipeline({ size: 24, mode: 'box', cacheDir: join(await tempDir(), 'cache') });

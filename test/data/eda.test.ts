@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import { pcc } from '../../src/data/chance.js';
 import { computeEda } from '../../src/data/eda.js';
 import type { Competition } from '../../src/data/happywhale.js';
 import { renderPage } from '../../src/report/html.js';
-import { tempDir, TINY } from './helpers.js';
+import { solidImage, tempDir, TINY } from './helpers.js';
 
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../../bin/finprint.js', import.meta.url));
@@ -104,5 +104,56 @@ describe('CLI synth + eda', () => {
 
   it('fails clearly on a folder that is not a competition', async () => {
     await assert.rejects(run(process.execPath, [cli, 'eda', join(dir, 'train_images'), '--quiet']), (e: { code: number; stderr: string }) => e.code === 1 && /Expected a Happywhale folder/.test(e.stderr));
+  });
+});
+
+describe('CLI eda on a hostile folder', () => {
+  // Line 2 good; 3 and 4 an unknown species; 5 a name with terminal escape codes (no such photo);
+  // 6 a zero-byte photo; 7 a 50 MB image name. test_images holds a non-photo whose name sets the
+  // terminal's title.
+  const long = `${'q'.repeat(50 * 1024 * 1024)}.jpg`;
+  let dir: string;
+  let stdout: string;
+  let json: { species_unknown: unknown; species_counts: Record<string, number>; issue_list: { file: string; row?: number; kind: string; message: string }[] };
+  before(async () => {
+    dir = await tempDir();
+    await mkdir(join(dir, 'train_images'));
+    await mkdir(join(dir, 'test_images'));
+    const photo = await solidImage(32, 32, [5, 6, 7], 'jpeg');
+    for (const name of ['a.jpg', 'b.jpg', 'c.jpg']) await writeFile(join(dir, 'train_images', name), photo);
+    await writeFile(join(dir, 'train_images', 'zero.jpg'), '');
+    await writeFile(join(dir, 'test_images', 't1.jpg'), photo);
+    await writeFile(join(dir, 'test_images', '\u001b]0;pwned\u0007.txt'), 'x');
+    await writeFile(join(dir, 'train.csv'), [
+      'image,species,individual_id', 'a.jpg,beluga,x1', 'b.jpg,martian_whale,x2', 'c.jpg,martian_whale,x3',
+      '\u001b[31mred.jpg,beluga,x4', 'zero.jpg,beluga,x5', `"${long}",beluga,x6`, '',
+    ].join('\n'));
+    // A heap far below what printing or parsing the 50 MB name whole took (2 GB).
+    ({ stdout } = await run(process.execPath, ['--max-old-space-size=256', cli, 'eda', dir, '--quiet'], { maxBuffer: 1 << 20 }));
+    json = JSON.parse((await run(process.execPath, ['--max-old-space-size=256', cli, 'eda', dir, '--json', '--quiet'], { maxBuffer: 1 << 20 })).stdout);
+  });
+
+  it('warns about an unknown species label, naming it and its rows; its photos still count', () => {
+    assert.match(stdout, /\n {2}warning: unknown species label, kept as new species \(map it with --species-map if meant\): martian_whale x2 \(train\.csv lines 3, 4\)\n/);
+    assert.deepEqual(json.species_unknown, [{ label: 'martian_whale', rows: 2, lines: [3, 4] }]);
+    assert.equal(json.species_counts['martian_whale'], 2);
+  });
+
+  it('reports a 50 MB image name as a problem of its row, cut to 40 characters, in bounded memory and output', () => {
+    assert.ok(stdout.length < 5000, `${stdout.length} characters of output`);
+    assert.ok(stdout.includes(`  train.csv:7  malformed-field  image longer than 255 bytes: ${'q'.repeat(40)}… (52428804 characters)\n`), stdout);
+    assert.ok(JSON.stringify(json).length < 5000);
+  });
+
+  it('prints names holding terminal escape codes escaped, never raw', () => {
+    assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f]/.test(stdout), 'no control character but newlines');
+    assert.ok(stdout.includes('  train_images/\\x1b[31mred.jpg:5  missing-file  file not found\n'), stdout);
+    assert.ok(stdout.includes('  test_images/\\x1b]0;pwned\\x07.txt  not-an-image  ignored: not a photo file name\n'), stdout);
+  });
+
+  it('lists a zero-byte training photo among the problems (its row is left out)', () => {
+    assert.ok(stdout.includes('  train_images/zero.jpg:6  empty-file  zero bytes\n'), stdout);
+    assert.match(stdout, /train images 3, test images 1/);
+    assert.ok(json.issue_list.some((i) => i.file === 'train_images/zero.jpg' && i.row === 6 && i.kind === 'empty-file'));
   });
 });

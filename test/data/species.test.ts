@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadSpeciesMapping, normaliseSpecies, SPECIES, SPECIES_FIXES } from '../../src/data/species.js';
+import { loadSpeciesMapping, normaliseSpecies, SPECIES, SPECIES_FIXES, unknownSpecies } from '../../src/data/species.js';
 import { LOOKS } from '../../src/data/synth/looks.js';
 import { tempDir } from './helpers.js';
 
@@ -29,6 +29,17 @@ describe('species normalisation', () => {
     assert.equal(report.rowsChanged, 5);
     assert.equal(report.rawLabels, 6);
     assert.equal(report.labels, 4);
+  });
+
+  it('finds labels that are no known species, with their rows; a mapping target counts as declared', () => {
+    const labelled = ['beluga', 'martian_whale', 'killer_whale', 'martian_whale', 'moon_dolphin', 'martian_whale'].map((species, i) => ({ species, line: i + 2 }));
+    assert.deepEqual(unknownSpecies(labelled), [
+      { label: 'martian_whale', rows: 3, lines: [3, 5, 7] },
+      { label: 'moon_dolphin', rows: 1, lines: [6] },
+    ]);
+    assert.deepEqual(unknownSpecies(labelled, { ...SPECIES_FIXES, martian_whale: 'martian_whale' }).map((u) => u.label), ['moon_dolphin']);
+    const many = Array.from({ length: 25 }, (_, i) => ({ species: 'martian_whale', line: i + 2 }));
+    assert.deepEqual(unknownSpecies(many), [{ label: 'martian_whale', rows: 25, lines: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] }]);
   });
 
   it('merges a user CSV mapping over the defaults; mapping a label to itself turns a fix off', async () => {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { readCsv } from '../../src/data/csv.js';
@@ -98,6 +101,19 @@ describe('synthesize', () => {
     const longs = sizes.map((m) => Math.max(m.width!, m.height!));
     assert.ok(Math.min(...longs) >= 0.8 * TINY.size - 1 && Math.max(...longs) <= 1.25 * TINY.size + 1);
     assert.ok(new Set(sizes.map((m) => `${m.width}x${m.height}`)).size > 5);
+  });
+
+  it('finprint synth into a dataset refuses, naming the --force flag, and leaves every byte as it was', async () => {
+    const cli = fileURLToPath(new URL('../../../bin/finprint.js', import.meta.url));
+    const was = await hashTree(dir);
+    await assert.rejects(promisify(execFile)(process.execPath, [cli, 'synth', '--out', dir, '--species', '2', '--individuals', '4', '--quiet']), (e: { code: number; stdout: string; stderr: string }) => {
+      assert.equal(e.code, 1);
+      assert.equal(e.stdout, '');
+      assert.match(e.stderr, /already holds .*train\.csv.* \(pass --force to replace them/);
+      assert.doesNotMatch(e.stderr, /pass overwrite/);
+      return true;
+    });
+    assert.equal(await hashTree(dir), was);
   });
 
   it('refuses to overwrite a dataset unless asked, and validates options by name', async () => {

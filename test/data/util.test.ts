@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { createLimiter, mapPool } from '../../src/util/pool.js';
-import { Progress } from '../../src/util/progress.js';
+import { printable } from '../../src/util/printable.js';
+import { Progress, type ProgressStream } from '../../src/util/progress.js';
 import { hashSeed, Rng } from '../../src/util/random.js';
 import { tempDir } from './helpers.js';
 
@@ -76,18 +77,50 @@ describe('createLimiter', () => {
 });
 
 describe('Progress', () => {
-  const sink = (isTTY: boolean): { lines: string[]; stream: NodeJS.WriteStream } => {
+  const sink = (isTTY: boolean): { lines: string[]; stream: ProgressStream } => {
     const lines: string[] = [];
-    return { lines, stream: { isTTY, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream };
+    return { lines, stream: { isTTY, write: (s: string) => lines.push(s) } };
   };
 
-  it('prints about one line per 10% when not a TTY, with count and rate', () => {
+  it('prints a line every logInterval when not a TTY, and one at the end, however many updates', () => {
     const { lines, stream } = sink(false);
-    const p = new Progress({ total: 1000, label: 'work', stream });
-    for (let i = 0; i < 1000; i++) p.tick();
-    p.done();
-    assert.equal(lines.length, 10);
-    assert.match(lines[9]!, /^work 1000\/1000 100% [\d.]+\/s/);
+    let clock = 0;
+    // 24 photos checked 100 ms apart: 2.4 s in all, under the default 10 s, so only the final line.
+    const quick = new Progress({ total: 24, label: 'check metadata', stream, now: () => clock });
+    for (let i = 0; i < 24; i++) {
+      clock += 100;
+      quick.tick();
+    }
+    quick.done();
+    assert.deepEqual(lines, ['check metadata 24/24 100% 10.0/s 2.4s\n']);
+    // 1000 updates 50 ms apart (50 s) with a 10 s interval: a line at 10, 20, 30, 40 s and the last.
+    lines.length = 0;
+    clock = 0;
+    const slow = new Progress({ total: 1000, label: 'work', stream, now: () => clock });
+    for (let i = 0; i < 1000; i++) {
+      clock += 50;
+      slow.tick();
+    }
+    slow.done();
+    slow.done();
+    assert.deepEqual(lines, [
+      'work 200/1000 20% 20.0/s ETA 40s\n',
+      'work 400/1000 40% 20.0/s ETA 30s\n',
+      'work 600/1000 60% 20.0/s ETA 20s\n',
+      'work 800/1000 80% 20.0/s ETA 10s\n',
+      'work 1000/1000 100% 20.0/s 50s\n',
+    ]);
+    // done() before the end prints where it stopped; a shorter interval gives more lines.
+    lines.length = 0;
+    clock = 0;
+    const cut = new Progress({ total: 10, label: 'cut', stream, now: () => clock, logInterval: 1000 });
+    for (let i = 0; i < 5; i++) {
+      clock += 600;
+      cut.tick();
+    }
+    cut.done();
+    assert.deepEqual(lines.map((l) => l.split(' ')[1]), ['2/10', '4/10', '5/10']);
+    assert.throws(() => new Progress({ total: 1, logInterval: -1 }), /Expected number >= 0 for logInterval but received -1/);
   });
 
   it('redraws one line on a TTY and prints nothing when quiet', () => {
@@ -104,5 +137,18 @@ describe('Progress', () => {
     q.tick(5);
     q.done();
     assert.equal(quiet.lines.length, 0);
+  });
+});
+
+describe('printable', () => {
+  it('shows control characters and bidi overrides as escapes, and cuts long values with their length', () => {
+    assert.equal(printable('\u001b[31mred.jpg'), '\\x1b[31mred.jpg');
+    assert.equal(printable('a\nb\r\tc\u0000\u007f\u009b'), 'a\\nb\\r\\tc\\x00\\x7f\\x9b');
+    assert.equal(printable('evil\u202egpj.exe'), 'evil\\u202egpj.exe');
+    assert.equal(printable('baleine_à_bosse.jpg'), 'baleine_à_bosse.jpg');
+    const long = 'q'.repeat(52428800);
+    assert.equal(printable(long), `${'q'.repeat(40)}… (52428800 characters)`);
+    assert.equal(printable('x'.repeat(255)), 'x'.repeat(255));
+    assert.equal(printable('\u001b'.repeat(300), { max: 10, keep: 2 }), '\\x1b\\x1b… (300 characters)');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -116,6 +116,59 @@ describe('readCompetition edge cases', () => {
     const dir = await tempDir();
     await assert.rejects(readCompetition(dir), /Expected a Happywhale folder/);
     await assert.rejects(readCompetition(dir, { check: 'thorough' as never }), /Expected one of exists, metadata, decode for check/);
+  });
+
+  it('skips a photo that is a symbolic link leading outside the data folder, naming it and where it points', async () => {
+    const outside = await tempDir();
+    const photo = await solidImage(32, 32, [10, 20, 30], 'jpeg');
+    await writeFile(join(outside, 'secret.jpg'), photo);
+    const secret = await realpath(join(outside, 'secret.jpg'));
+    const dir = await tempDir();
+    await mkdir(join(dir, 'train_images'));
+    await mkdir(join(dir, 'test_images'));
+    await mkdir(join(dir, 'originals'));
+    await writeFile(join(dir, 'train_images', 'real.jpg'), photo);
+    await writeFile(join(dir, 'originals', 'kept.jpg'), photo);
+    await symlink('real.jpg', join(dir, 'train_images', 'alias.jpg')); // inside train_images: fine
+    await symlink(join(dir, 'originals', 'kept.jpg'), join(dir, 'train_images', 'kept.jpg')); // inside the data folder: fine
+    await symlink(secret, join(dir, 'train_images', 'away.jpg'));
+    await symlink(`../../${outside.split('/').pop()}/secret.jpg`, join(dir, 'test_images', 'peek.jpg'));
+    await writeFile(join(dir, 'train.csv'), 'image,species,individual_id\nreal.jpg,beluga,a\nalias.jpg,beluga,b\naway.jpg,beluga,c\nkept.jpg,beluga,d\n');
+    for (const check of ['exists', 'metadata'] as const) {
+      const c = await readCompetition(dir, { check, quiet: true });
+      assert.deepEqual(c.train.map((r) => r.image), ['real.jpg', 'alias.jpg', 'kept.jpg']);
+      assert.deepEqual(c.test, []);
+      assert.deepEqual(c.issues, [
+        { file: 'test_images/peek.jpg', kind: 'outside-link', message: `symbolic link to ${secret}, outside the data folder; skipped` },
+        { file: 'train_images/away.jpg', row: 4, kind: 'outside-link', message: `symbolic link to ${secret}, outside the data folder; skipped` },
+      ]);
+    }
+    // Photo folders that are themselves links (to a bigger disk) are the data folder's own.
+    const linked = await tempDir();
+    await symlink(join(dir, 'train_images'), join(linked, 'train_images'));
+    await symlink(join(dir, 'test_images'), join(linked, 'test_images'));
+    await symlink(join(dir, 'train.csv'), join(linked, 'train.csv'));
+    const c = await readCompetition(linked, { quiet: true });
+    assert.deepEqual(c.train.map((r) => r.image), ['real.jpg', 'alias.jpg']);
+    assert.deepEqual(c.issues.map((i) => [i.file, i.row, i.kind]), [['test_images/peek.jpg', undefined, 'outside-link'], ['train_images/away.jpg', 4, 'outside-link'], ['train_images/kept.jpg', 5, 'outside-link']]);
+  });
+
+  it('reports a 50 MB image name as a row problem, the value cut in the message, and keeps the other rows', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'train_images'));
+    await mkdir(join(dir, 'test_images'));
+    await writeFile(join(dir, 'train_images', 'ok.jpg'), await solidImage(32, 32, [1, 2, 3], 'jpeg'));
+    const long = `${'q'.repeat(50 * 1024 * 1024)}.jpg`;
+    await writeFile(join(dir, 'train.csv'), `image,species,individual_id\nok.jpg,beluga,a\n"${long}",beluga,b\n${long},beluga,c\nok2.jpg,beluga,${'i'.repeat(300)}\n`);
+    const c = await readCompetition(dir, { quiet: true });
+    assert.deepEqual(c.train.map((r) => r.image), ['ok.jpg']);
+    const cut = `${'q'.repeat(40)}… (52428804 characters)`;
+    assert.deepEqual(c.issues, [
+      { file: 'train.csv', row: 3, kind: 'malformed-field', message: `image longer than 255 bytes: ${cut}` },
+      { file: 'train.csv', row: 4, kind: 'malformed-field', message: `image longer than 255 bytes: ${cut}` },
+      { file: 'train.csv', row: 5, kind: 'malformed-field', message: `individual_id longer than 255 bytes: ${'i'.repeat(40)}… (300 characters)` },
+    ]);
+    assert.ok(formatIssues(c.issues).length < 1000);
   });
 
   it('checkImage reports the oriented size of a photo', async () => {

@@ -190,6 +190,55 @@ describe('pullWeights', () => {
     });
   });
 
+  test('a hub that accepts the connection and never answers times out with an error naming the URL; so does one that stalls mid-file', async () => {
+    // Accepts, reads the request, never answers.
+    const silent = createServer(() => undefined);
+    // Sends the headers and half the file, then nothing more.
+    const stalling = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Length': String(file.length), 'X-Linked-ETag': `"${sha}"` });
+      res.write(file.subarray(0, file.length >> 1));
+    });
+    const listen = async (s: Server): Promise<string> => {
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      return `http://127.0.0.1:${(s.address() as { port: number }).port}`;
+    };
+    const [silentUrl, stallingUrl] = [await listen(silent), await listen(stalling)];
+    try {
+      let started = performance.now();
+      await assert.rejects(pullWeights('timm/ok', { hubUrl: silentUrl, cacheDir: cache, quiet: true, force: true, timeoutMs: 300 }), (err: Error) => {
+        assert.equal(err.message.split('. ')[0], `the weights hub did not answer: GET ${silentUrl}/timm/ok/resolve/main/model.safetensors got no response within 0.3 s`);
+        assert.match(err.message, /FINPRINT_HUB_TIMEOUT=SECONDS \(or --timeout\)/);
+        return true;
+      });
+      const waited = performance.now() - started;
+      assert.ok(waited >= 250 && waited < 5000, `gave up after ${waited} ms`);
+      // The same wait from FINPRINT_HUB_TIMEOUT (seconds); a value that is no time is refused by name.
+      const saved = process.env['FINPRINT_HUB_TIMEOUT'];
+      try {
+        process.env['FINPRINT_HUB_TIMEOUT'] = '0.2';
+        await assert.rejects(pullWeights('timm/ok', { hubUrl: silentUrl, cacheDir: cache, quiet: true, force: true }), /got no response within 0\.2 s/);
+        process.env['FINPRINT_HUB_TIMEOUT'] = 'soon';
+        await assert.rejects(pullWeights('timm/ok', { hubUrl: silentUrl, cacheDir: cache, quiet: true, force: true }), /Expected a number of seconds > 0 for FINPRINT_HUB_TIMEOUT but received "soon"/);
+      } finally {
+        if (saved === undefined) delete process.env['FINPRINT_HUB_TIMEOUT'];
+        else process.env['FINPRINT_HUB_TIMEOUT'] = saved;
+      }
+      await assert.rejects(pull('ok', { timeoutMs: 0 }), /for timeoutMs/);
+      // A stall mid-file is a dropped connection: what arrived is kept to resume from.
+      started = performance.now();
+      await assert.rejects(pullWeights('timm/stall', { hubUrl: stallingUrl, cacheDir: cache, quiet: true, retries: 0, timeoutMs: 300 }), (err: Error) => {
+        assert.equal(err.message, `download of ${stallingUrl}/timm/stall/resolve/main/model.safetensors interrupted at ${file.length >> 1} of ${file.length} bytes (the hub sent nothing for 0.3 s; FINPRINT_HUB_TIMEOUT or --timeout to wait longer), kept in ${cachedWeightsPath('timm/stall', cache)}.partial; run the command again to resume`);
+        return true;
+      });
+      assert.ok(performance.now() - started < 5000);
+      assert.equal((await stat(`${cachedWeightsPath('timm/stall', cache)}.partial`)).size, file.length >> 1);
+      assert.ok(!existsSync(cachedWeightsPath('timm/stall', cache)));
+    } finally {
+      for (const s of [silent, stalling]) s.closeAllConnections();
+      await Promise.all([silent, stalling].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+
   test('HTTP errors and bad arguments are explained', async () => {
     await assert.rejects(pull('missing'), /answered 404 Not Found: no model\.safetensors there; check the model name and --tag/);
     await assert.rejects(pull('ok', { sha256: 'xyz' }), /for sha256/);
@@ -231,6 +280,36 @@ describe('the cache', () => {
       }
     }
   });
+});
+
+test('CLI: weights pull of a model without pretrained weights says so; --timeout gives up on a silent hub, exit 1', async () => {
+  const run = promisify(execFile);
+  const root = await mkdtemp(join(tmpdir(), 'finprint-hub-cli-'));
+  const silent = createServer(() => undefined); // accepts, never answers
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const silentUrl = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const finprint = (env: Record<string, string>, ...args: string[]): Promise<unknown> =>
+    run(process.execPath, [join(repoRoot, 'bin/finprint.js'), ...args], { env: { ...process.env, FINPRINT_CACHE: root, ...env } });
+  try {
+    await assert.rejects(finprint({ FINPRINT_HUB_URL: base }, 'weights', 'pull', 'vgg16_tiny'), (e: { code: number; stdout: string; stderr: string }) => {
+      assert.equal(e.code, 1);
+      assert.equal(e.stdout, '');
+      assert.match(e.stderr, /^finprint: no pretrained weights for vgg16_tiny \(models with pretrained weights: [^)]*\bvgg16\b[^)]*\)\n$/);
+      return true;
+    });
+    await assert.rejects(finprint({ FINPRINT_HUB_URL: silentUrl }, 'weights', 'pull', 'vgg16', '--timeout', '0.3', '--quiet'), (e: { code: number; stdout: string; stderr: string }) => {
+      assert.equal(e.code, 1);
+      assert.equal(e.stdout, '');
+      assert.match(e.stderr, new RegExp(`^finprint: the weights hub did not answer: GET ${silentUrl.replace(/\./g, '\\.')}/timm/vgg16\\.tv_in1k/resolve/main/model\\.safetensors got no response within 0\\.3 s\\.`));
+      return true;
+    });
+    await assert.rejects(finprint({ FINPRINT_HUB_URL: silentUrl }, 'weights', 'pull', 'vgg16', '--timeout', '0'), (e: { code: number; stderr: string }) => e.code === 1 && /--timeout.*Expected a number of seconds above 0 but received "0"/.test(e.stderr));
+    assert.ok(!existsSync(join(root, 'weights', 'timm', 'vgg16.tv_in1k', 'model.safetensors')));
+  } finally {
+    silent.closeAllConnections();
+    await new Promise((r) => silent.close(r));
+    await rm(root, { recursive: true, force: true });
+  }
 });
 
 test('CLI: finprint weights pull NAME.TAG, then weights list --json', async () => {

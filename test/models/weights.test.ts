@@ -9,6 +9,7 @@ import type { StateDict } from '../../src/nn/index.js';
 import { saveSafetensors } from '../../src/io/safetensors.js';
 import { hubRepo, loadWeights } from '../../src/models/weights.js';
 import { registerModel } from '../../src/models/registry.js';
+import '../../src/models/vgg.js'; // registers vgg16 and vgg16_tiny (no pretrained weights)
 import { JointHead } from '../../src/models/arcface.js';
 import { SGD } from '../../src/optim/index.js';
 import { TransferModel, paramGroups } from '../../src/train/transfer.js';
@@ -202,5 +203,13 @@ describe('hubRepo', () => {
     assert.throws(() => hubRepo('no_such_model'), /Expected one of .+ for model but received "no_such_model" of type string/);
     assert.throws(() => hubRepo('../etc'), /for name/);
     assert.throws(() => hubRepo('vgg16', 'a/b'), /for tag/);
+  });
+
+  test('a model without a hub repository (a test variant) says it has no pretrained weights, and which models have', () => {
+    assert.throws(() => hubRepo('vgg16_tiny'), (err: Error) => {
+      assert.match(err.message, /^no pretrained weights for vgg16_tiny \(models with pretrained weights: .*\bvgg16\b.*\)$/);
+      assert.doesNotMatch(err.message, /vgg16_tiny,|vgg16_tiny\)|Expected a hub repository/);
+      return true;
+    });
   });
 });

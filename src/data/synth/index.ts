@@ -120,6 +120,6 @@ export async function synthesize(options: SynthOptions): Promise<SynthSummary> {
 async function prepareFolder(out: string, overwrite: boolean): Promise<void> {
   const present = (await readdir(out).catch(() => [] as string[])).filter((name) => (SYNTH_FILES as readonly string[]).includes(name));
   if (present.length === 0) return;
-  if (!overwrite) throw new Error(`Expected a new or empty folder for out but ${out} already holds ${present.join(', ')} (pass overwrite to replace them)`);
+  if (!overwrite) throw new Error(`Expected a new or empty folder for out but ${out} already holds ${present.join(', ')} (pass --force to replace them; overwrite: true from code)`);
   await Promise.all(present.map((name) => rm(join(out, name), { recursive: true, force: true })));
 }
