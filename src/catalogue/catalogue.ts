@@ -9,7 +9,7 @@ import { calibrated, type ScoreCalibration } from '../eval/calibration.js';
 import { InvalidRequestError, NotFoundError } from './errors.js';
 import type { PhotoEmbedder } from './embedder.js';
 import { inspectPhoto, photoPath, PhotoRejected, storePhoto, type PhotoLimits } from './photos.js';
-import { GalleryIndex } from './search.js';
+import { GalleryIndex, type SearchRequest, type SearchResult } from './search.js';
 import { SqliteStore } from './sqlite_store.js';
 import type { CatalogueStore } from './store.js';
 import type { Decision, DecisionRequest, Encounter, Individual, IncomingPhoto, Photo, QueueQuery, SearchFilter } from './types.js';
@@ -80,9 +80,17 @@ export interface Candidates {
   threshold: number | null;
 }
 
+/** A search waiting for the next batch. */
+interface PendingSearch extends SearchRequest {
+  resolve(result: SearchResult): void;
+  reject(err: unknown): void;
+}
+
 export class Catalogue {
-  private index: GalleryIndex | undefined;
+  private index: Promise<GalleryIndex> | undefined;
   private galleryStale = true;
+  /** Searches asked for while one runs; the next batch answers them all with one matrix product. */
+  private pending: PendingSearch[] = [];
   /** Best probability of each queued encounter, for sorting; cleared by every change. */
   private queueScores: Map<number, number> | undefined;
 
@@ -117,7 +125,7 @@ export class Catalogue {
   }
 
   async close(): Promise<void> {
-    this.index?.dispose();
+    (await this.index)?.dispose();
     await this.store.close();
   }
 
@@ -132,24 +140,40 @@ export class Catalogue {
   }
 
   private async galleryIndex(): Promise<GalleryIndex> {
-    if (!this.index) {
-      const vectors = await this.store.embeddings(this.setup.model);
-      const dim = vectors.values().next().value?.length ?? 0;
-      this.index = new GalleryIndex(vectors, dim);
-      this.galleryStale = true;
-    }
+    this.index ??= this.store.embeddings(this.setup.model).then((vectors) => new GalleryIndex(vectors, vectors.values().next().value?.length ?? 0));
+    const index = await this.index;
     if (this.galleryStale) {
-      this.index.setGallery(await this.store.gallery(this.setup.model));
       this.galleryStale = false;
+      index.setGallery(await this.store.gallery(this.setup.model));
     }
-    return this.index;
+    return index;
   }
 
-  /** Photos were added: the next search rebuilds the matrix. */
+  /**
+   * Photos were added: the next search builds the matrix again. The old one is left to the
+   * garbage collector rather than freed here, as a search may still be using it.
+   */
   private photosAdded(): void {
-    this.index?.dispose();
     this.index = undefined;
     this.changed();
+  }
+
+  /** A search, answered with the others asked for meanwhile in one batch. */
+  private search(request: SearchRequest): Promise<SearchResult> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ ...request, resolve, reject }) === 1) setImmediate(() => void this.flushSearches());
+    });
+  }
+
+  private async flushSearches(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      const results = (await this.galleryIndex()).searchMany(batch);
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
   }
 
   probability(score: number): number | null {
@@ -273,11 +297,12 @@ export class Catalogue {
     queries.forEach((v, i) => flat.set(v, i * index.dim));
     const near = filter.near ?? (encounter.latitude !== null && encounter.longitude !== null ? { latitude: encounter.latitude, longitude: encounter.longitude } : undefined);
     const per = options.per ?? 'individual';
-    const found = index.search(flat, { ...filter, ...(near ? { near } : {}) }, { top: options.top ?? 10, per, exclude: new Set(photos.map((p) => p.id)) });
+    const found = await this.search({ queries: flat, filter: { ...filter, ...(near ? { near } : {}) }, options: { top: options.top ?? 10, per, exclude: new Set(photos.map((p) => p.id)) } });
+    const shown = await this.store.individualsWithPhotos(found.matches.map((m) => m.individualId));
     const candidates: Candidate[] = [];
     for (const m of found.matches) {
-      const individual = (await this.store.individual(m.individualId))!;
-      const strip = (await this.store.photosOf((await this.store.encountersOf(m.individualId)).map((e) => e.id))).map((p) => p.id).filter((id) => id !== m.photoId);
+      const { individual, photos: theirs } = shown.get(m.individualId)!;
+      const strip = theirs.filter((id) => id !== m.photoId);
       candidates.push({
         individual: { id: individual.id, name: individual.name, species: individual.species },
         score: m.score,

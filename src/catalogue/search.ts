@@ -13,6 +13,19 @@ export interface Match {
   score: number;
 }
 
+export interface SearchOptions {
+  top: number;
+  per: 'individual' | 'photo';
+  exclude?: ReadonlySet<number>;
+}
+
+export interface SearchRequest {
+  /** Unit rows, [count, dim]. */
+  queries: Float32Array;
+  filter: SearchFilter;
+  options: SearchOptions;
+}
+
 export interface SearchResult {
   /** Gallery photos that passed the filters, of all gallery photos. */
   searched: number;
@@ -62,6 +75,10 @@ export class GalleryIndex {
   /** Matrix row of each photo id. */
   private readonly position = new Map<number, number>();
   private rows: GalleryRow[] = [];
+  /** For each gallery row: its matrix row, and its individual as an index into `individuals`. */
+  private at = new Int32Array(0);
+  private individualOf = new Int32Array(0);
+  private individuals: string[] = [];
 
   /** `vectors`: unit embeddings of every photo that may be searched or be a query. */
   constructor(vectors: ReadonlyMap<number, Float32Array>, readonly dim: number) {
@@ -81,6 +98,17 @@ export class GalleryIndex {
   /** The gallery photos (confirmed encounters'), as the store lists them now. */
   setGallery(rows: readonly GalleryRow[]): void {
     this.rows = rows.filter((r) => this.position.has(r.photoId));
+    const index = new Map<string, number>();
+    this.individuals = [];
+    this.at = Int32Array.from(this.rows, (r) => this.position.get(r.photoId)!);
+    this.individualOf = Int32Array.from(this.rows, (r) => {
+      let k = index.get(r.individualId);
+      if (k === undefined) {
+        k = this.individuals.push(r.individualId) - 1;
+        index.set(r.individualId, k);
+      }
+      return k;
+    });
   }
 
   get gallerySize(): number {
@@ -98,25 +126,60 @@ export class GalleryIndex {
    * its best photo against any of them), among the gallery photos the filter allows; `exclude`
    * leaves photos out (the query's own).
    */
-  search(queries: Float32Array, filter: SearchFilter, options: { top: number; per: 'individual' | 'photo'; exclude?: ReadonlySet<number> }): SearchResult {
-    const { keep, words } = filterOf(filter);
-    const count = queries.length / this.dim;
-    const scores = this.scores(queries, count);
-    const n = this.position.size;
-    const best = new Map<string, Match>();
-    const all: Match[] = [];
-    let searched = 0;
-    for (const r of this.rows) {
-      if (options.exclude?.has(r.photoId) || !keep(r)) continue;
-      searched++;
-      const at = this.position.get(r.photoId)!;
-      let score = -Infinity;
-      for (let q = 0; q < count; q++) score = Math.max(score, scores[q * n + at]!);
-      const m = { individualId: r.individualId, photoId: r.photoId, score };
-      if (options.per === 'photo') all.push(m);
-      else if ((best.get(r.individualId)?.score ?? -Infinity) < score) best.set(r.individualId, m);
+  search(queries: Float32Array, filter: SearchFilter, options: SearchOptions): SearchResult {
+    return this.searchMany([{ queries, filter, options }])[0]!;
+  }
+
+  /**
+   * Several searches at once: every query against the matrix in one product, which reads the
+   * matrix from memory once (the cost of a search at this size), then each search's own filter.
+   */
+  searchMany(requests: readonly SearchRequest[]): SearchResult[] {
+    const counts = requests.map((r) => r.queries.length / this.dim);
+    const all = new Float32Array(requests.reduce((n, r) => n + r.queries.length, 0));
+    let offset = 0;
+    for (const r of requests) {
+      all.set(r.queries, offset);
+      offset += r.queries.length;
     }
-    const matches = (options.per === 'photo' ? all : [...best.values()]).sort((a, b) => b.score - a.score).slice(0, options.top);
+    const scores = this.scores(all, all.length / this.dim);
+    const n = this.position.size;
+    let first = 0;
+    return requests.map((r, k) => {
+      const result = this.collect(scores.subarray(first * n, (first + counts[k]!) * n), counts[k]!, r.filter, r.options);
+      first += counts[k]!;
+      return result;
+    });
+  }
+
+  /** One search's answer from its queries' scores ([count, photos]). */
+  private collect(scores: Float32Array, count: number, filter: SearchFilter, options: SearchOptions): SearchResult {
+    const { keep, words } = filterOf(filter);
+    const filtered = words.length > 0;
+    const n = this.position.size;
+    // Best score and row per individual (per photo: every row), over the rows that pass.
+    const bestScore = new Float32Array(options.per === 'photo' ? this.rows.length : this.individuals.length).fill(-Infinity);
+    const bestRow = new Int32Array(bestScore.length).fill(-1);
+    let searched = 0;
+    for (let i = 0; i < this.rows.length; i++) {
+      const r = this.rows[i]!;
+      if ((options.exclude && options.exclude.has(r.photoId)) || (filtered && !keep(r))) continue;
+      searched++;
+      const at = this.at[i]!;
+      let score = scores[at]!;
+      for (let q = 1; q < count; q++) score = Math.max(score, scores[q * n + at]!);
+      const slot = options.per === 'photo' ? i : this.individualOf[i]!;
+      if (score > bestScore[slot]!) {
+        bestScore[slot] = score;
+        bestRow[slot] = i;
+      }
+    }
+    const found: Match[] = [];
+    for (let slot = 0; slot < bestRow.length; slot++) {
+      const i = bestRow[slot]!;
+      if (i >= 0) found.push({ individualId: this.rows[i]!.individualId, photoId: this.rows[i]!.photoId, score: bestScore[slot]! });
+    }
+    const matches = found.sort((a, b) => b.score - a.score).slice(0, options.top);
     const description = `${searched.toLocaleString('en')} of ${this.rows.length.toLocaleString('en')} photos${words.length ? `: ${words.join(', ')}` : ''}`;
     return { searched, total: this.rows.length, description, matches };
   }
@@ -129,12 +192,11 @@ export class GalleryIndex {
     known.forEach((id, i) => queries.set(this.vector(id)!, i * this.dim));
     const scores = this.scores(queries, known.length);
     const n = this.position.size;
-    const at = this.rows.map((r) => this.position.get(r.photoId)!);
     return new Map(
       known.map((id, q) => {
         const self = this.position.get(id)!;
         let best = -Infinity;
-        for (const i of at) if (i !== self) best = Math.max(best, scores[q * n + i]!);
+        for (const i of this.at) if (i !== self) best = Math.max(best, scores[q * n + i]!);
         return [id, best];
       }),
     );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { benchData } from '../../bench/data.js';
 import type { ModelRow } from '../../bench/models.js';
 import type { OnRound, SideBySide } from '../../bench/pytorch_side.js';
-import { intArg, numberArg } from './parse.js';
+import { intArg, numberArg, positiveIntArg } from './parse.js';
 
 /** Prints each round's rates to stderr as it ends. */
 const roundLogger = (unit: string, digits: number): OnRound => (i, f, p) => console.error(`  round ${i + 1}: finprint ${f.toFixed(digits)} ${unit}, pytorch ${p.toFixed(digits)} ${unit}`);
@@ -154,5 +154,31 @@ export function register(program: Command): void {
         unit: 'queries/s', digits: 0, finprint: r.finprint_queries_s, pytorch: r.pytorch_queries_s, ratio: r.ratio, builds: r, note: `${r.seconds.toFixed(1)} s`, pytorchNote: 'matmul + topk',
         more: [`  pytorch with finprint's chunked top-k: ${r.same_algorithm.pytorch_queries_s.toFixed(0)} queries/s, ratio ${r.same_algorithm.ratio.toFixed(2)}x`],
       });
+    });
+
+  bench
+    .command('catalogue')
+    .description("The review server under load (candidates for stored photos, concurrent clients over HTTP, on a catalogue of Happywhale's size), and photo import speed against the backbone's bare inference rate")
+    .option('--json', 'print one JSON object')
+    .option('--photos <n>', 'catalogue photos (random unit embeddings)', positiveIntArg, 51033)
+    .option('--individuals <n>', 'individuals they belong to', positiveIntArg, 15587)
+    .option('--clients <n>', 'concurrent clients', positiveIntArg, 8)
+    .option('--requests <n>', 'candidate requests in all', positiveIntArg, 1000)
+    .option('--import-photos <n>', 'photos imported for the import rate', positiveIntArg, 96)
+    .option('--backbone <name>', 'backbone that embeds imported photos', 'efficientnet_b0')
+    .option('--image-size <n>', "its input size (default: the backbone's)", positiveIntArg)
+    .addHelpText('after', '\nExample:\n  finprint bench catalogue --requests 2000')
+    .action(async (o: { json?: boolean; photos: number; individuals: number; clients: number; requests: number; importPhotos: number; backbone: string; imageSize?: number }) => {
+      const { benchCatalogue } = await import('../../bench/catalogue.js');
+      const r = await benchCatalogue({ ...o, log: o.json ? undefined : (m) => console.error(m) });
+      if (o.json) {
+        console.log(JSON.stringify(r));
+        return;
+      }
+      console.log(`review server: candidates for one photo among ${r.photos} photos of ${r.individuals} individuals, ${r.clients} concurrent clients, ${r.requests} requests`);
+      console.log(`  ${r.requests_per_s.toFixed(0)} requests/s, latency p50 ${r.p50_ms.toFixed(1)} ms, p95 ${r.p95_ms.toFixed(1)} ms${r.p95_ms < 50 ? '' : '  (above the 50 ms target)'}`);
+      const i = r.import;
+      console.log(`import: ${i.photos} photos with ${i.backbone} at ${i.size} px (decode, crop, embed, store)`);
+      console.log(`  ${i.photos_per_s.toFixed(1)} photos/s; bare inference ${i.inference_img_s.toFixed(1)} img/s; ratio ${i.ratio.toFixed(2)}${i.ratio >= 0.8 ? '' : '  (below the 0.8 target)'}`);
     });
 }
