@@ -132,6 +132,16 @@ export class SqliteStore implements CatalogueStore {
     return { total, items: rows.map((r) => ({ ...individualOf(r), encounters: r.encounters as number, photos: r.photos as number, lastSeen: (r.last_seen as string | null) ?? null })) };
   }
 
+  async individualsWithPhotos(ids: readonly string[]): Promise<Map<string, { individual: Individual; photos: number[] }>> {
+    const list = JSON.stringify([...new Set(ids)]);
+    const out = new Map((this.db.prepare('SELECT * FROM individual WHERE id IN (SELECT value FROM json_each(?))').all(list) as Row[]).map((r) => [r.id as string, { individual: individualOf(r), photos: [] as number[] }]));
+    const photos = this.db
+      .prepare('SELECT e.individual_id, p.id FROM encounter e JOIN photo p ON p.encounter_id = e.id WHERE e.individual_id IN (SELECT value FROM json_each(?)) ORDER BY coalesce(e.date, e.created), e.id, p.id')
+      .all(list) as Row[];
+    for (const r of photos) out.get(r.individual_id as string)?.photos.push(r.id as number);
+    return out;
+  }
+
   async encounter(id: number): Promise<Encounter | null> {
     return this.encounterNow(id);
   }
@@ -262,6 +272,10 @@ export class SqliteStore implements CatalogueStore {
   async userByTokenHash(tokenHash: string): Promise<string | null> {
     const r = this.db.prepare('SELECT name FROM reviewer WHERE token_hash = ?').get(tokenHash) as Row | undefined;
     return (r?.name as string | undefined) ?? null;
+  }
+
+  async reviewers(): Promise<string[]> {
+    return (this.db.prepare('SELECT name FROM reviewer ORDER BY name').all() as Row[]).map((r) => r.name as string);
   }
 
   async orphanRows(): Promise<string[]> {

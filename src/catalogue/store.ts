@@ -41,6 +41,8 @@ export interface CatalogueStore {
 
   individual(id: string): Promise<Individual | null>;
   individuals(query: { species?: string; offset?: number; limit?: number }): Promise<{ total: number; items: IndividualSummary[] }>;
+  /** Individuals by id with their photo ids (confirmed encounters, oldest first): what a candidate list shows. */
+  individualsWithPhotos(ids: readonly string[]): Promise<Map<string, { individual: Individual; photos: number[] }>>;
   encounter(id: number): Promise<Encounter | null>;
   /** Encounters of an individual, oldest first. */
   encountersOf(individualId: string): Promise<Encounter[]>;
@@ -64,6 +66,8 @@ export interface CatalogueStore {
   decide(request: DecisionRequest, user: string): Promise<Decision>;
   addUser(name: string, tokenHash: string): Promise<void>;
   userByTokenHash(tokenHash: string): Promise<string | null>;
+  /** Reviewers' names (who may decide when the review server listens beyond this machine). */
+  reviewers(): Promise<string[]>;
   /** Rows that point at nothing (photos without an encounter, embeddings without a photo...). */
   orphanRows(): Promise<string[]>;
 }
