@@ -37,9 +37,8 @@ export interface Encounter {
 export const BOX_SOURCES = ['imported', 'detected', 'whole'] as const;
 export type BoxSource = (typeof BOX_SOURCES)[number];
 
-export interface Photo {
-  id: number;
-  encounterId: number;
+/** A photo arriving in the catalogue, stored and read (size, EXIF) but not yet in an encounter. */
+export interface IncomingPhoto {
   /** sha256 of the file's bytes: its name in the catalogue folder. */
   sha256: string;
   /** The file's name where it came from (metadata only, never a path). */
@@ -54,6 +53,12 @@ export interface Photo {
   /** The animal's box in pixels, or null for the whole photo. */
   box: Box | null;
   boxSource: BoxSource;
+}
+
+/** A photo of the catalogue: an incoming photo that joined an encounter. */
+export interface Photo extends IncomingPhoto {
+  id: number;
+  encounterId: number;
 }
 
 export const DECISION_ACTIONS = ['confirm', 'new-individual', 'unidentifiable', 'skip', 'merge', 'move-photo', 'undo'] as const;
@@ -81,20 +86,6 @@ export type DecisionRequest =
   | { action: 'merge'; individualId: string; into: string }
   | { action: 'move-photo'; photoId: number }
   | { action: 'undo'; decisionId: number };
-
-/** A photo arriving in the catalogue, stored and read (size, EXIF) but not yet in an encounter. */
-export interface IncomingPhoto {
-  sha256: string;
-  originalName: string;
-  format: string;
-  width: number;
-  height: number;
-  exifDate: string | null;
-  exifLatitude: number | null;
-  exifLongitude: number | null;
-  box: Box | null;
-  boxSource: BoxSource;
-}
 
 /** A new encounter with its photos and their embeddings, added in one transaction. */
 export interface NewEncounter {
