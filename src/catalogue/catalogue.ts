@@ -89,6 +89,8 @@ interface PendingSearch extends SearchRequest {
 export class Catalogue {
   private index: Promise<GalleryIndex> | undefined;
   private galleryStale = true;
+  /** The store's revision by other processes when last looked at. */
+  private othersSeen: number | undefined;
   /** Searches asked for while one runs; the next batch answers them all with one matrix product. */
   private pending: PendingSearch[] = [];
   /** Best probability of each queued encounter, for sorting; cleared by every change. */
@@ -140,6 +142,13 @@ export class Catalogue {
   }
 
   private async galleryIndex(): Promise<GalleryIndex> {
+    // Another process (an import beside a running server) may have added photos or decisions.
+    const others = await this.store.othersRevision();
+    if (others !== this.othersSeen) {
+      this.othersSeen = others;
+      this.changed();
+      if (this.index && (await this.index).size !== (await this.store.embeddingCount(this.setup.model))) this.index = undefined;
+    }
     this.index ??= this.store.embeddings(this.setup.model).then((vectors) => new GalleryIndex(vectors, vectors.values().next().value?.length ?? 0));
     const index = await this.index;
     if (this.galleryStale) {
@@ -267,10 +276,10 @@ export class Catalogue {
   }
 
   private async bestScores(encounters: readonly Encounter[]): Promise<Map<number, number>> {
+    const index = await this.galleryIndex(); // first: it clears the scores when another process changed the catalogue
     this.queueScores ??= new Map();
     const missing = encounters.filter((e) => !this.queueScores!.has(e.id));
     if (missing.length) {
-      const index = await this.galleryIndex();
       const photos = await this.store.photosOf(missing.map((e) => e.id));
       const byPhoto = index.bestScores(photos.map((p) => p.id));
       for (const p of photos) {

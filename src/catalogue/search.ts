@@ -111,6 +111,11 @@ export class GalleryIndex {
     });
   }
 
+  /** Photos in the matrix. */
+  get size(): number {
+    return this.position.size;
+  }
+
   get gallerySize(): number {
     return this.rows.length;
   }

@@ -200,6 +200,15 @@ export class SqliteStore implements CatalogueStore {
     return rows.map((r) => ({ photoId: r.photo_id as number, individualId: r.individual_id as string, species: (r.species as string | null) ?? null, date: (r.date as string | null) ?? null, latitude: (r.latitude as number | null) ?? null, longitude: (r.longitude as number | null) ?? null }));
   }
 
+  async embeddingCount(model: string): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM embedding WHERE model = ?').get(model) as Row).n as number;
+  }
+
+  async othersRevision(): Promise<number> {
+    // SQLite's data_version changes when another connection commits, not on this one's own writes.
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   async embeddings(model: string, photoIds?: readonly number[]): Promise<Map<number, Float32Array>> {
     const rows = (photoIds
       ? this.db.prepare('SELECT photo_id, vector FROM embedding WHERE model = ? AND photo_id IN (SELECT value FROM json_each(?))').all(model, JSON.stringify(photoIds))

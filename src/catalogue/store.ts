@@ -53,6 +53,10 @@ export interface CatalogueStore {
   /** Every photo's content hash, for the integrity check. */
   allPhotos(): Promise<Photo[]>;
   gallery(model: string): Promise<GalleryRow[]>;
+  /** How many photos have an embedding for the model. */
+  embeddingCount(model: string): Promise<number>;
+  /** A number that changes whenever another process commits to the store (an import beside a running server). */
+  othersRevision(): Promise<number>;
   /** Embeddings of a model, by photo id (all photos when `photoIds` is absent). */
   embeddings(model: string, photoIds?: readonly number[]): Promise<Map<number, Float32Array>>;
   /** Photos without an embedding for the model. */

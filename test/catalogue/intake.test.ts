@@ -107,10 +107,20 @@ test('known photos, new encounters, duplicates and rejects; EXIF date and positi
   assert.deepEqual(filtered.candidates, [], 'only dated encounters pass a date filter');
   assert.equal(filtered.suggestion, 'likely new individual');
 
+  // another process (here: another connection) imports and decides: this one's next search sees both
+  const other = await Catalogue.open(join(dir, 'cat'));
+  const [late] = await other.intake([{ source: { bytes: await photo(4.01) }, name: 'late.jpg' }], embedder);
+  assert.ok(late?.status === 'added');
+  await other.decide({ action: 'confirm', encounterId: late.encounter.id, version: late.encounter.version, individualId: 'C' }, 'bo');
+  await other.close();
+  const seen = await cat.candidates(probe[0]!.encounter.id, {}, { per: 'photo', top: 10 });
+  assert.ok(seen.candidates.some((x) => x.bestPhoto === late.photo.id && x.individual.id === 'C'), 'the photo imported and confirmed elsewhere is searched');
+  assert.equal(seen.total, 7);
+
   assert.deepEqual(await checkCatalogue(cat), []);
   const summary = await exportCatalogue(cat, join(dir, 'export'), 'kaggle');
-  assert.equal(summary.photos, 6, 'the five known photos and the confirmed one');
-  assert.equal(summary.decisions, 1);
+  assert.equal(summary.photos, 7, 'the five known photos and the two confirmed ones');
+  assert.equal(summary.decisions, 2);
   await cat.close();
 });
 
