@@ -50,6 +50,15 @@ if ! have_torch_python; then
     say "optional: apt-get install python3-torch python3-torchvision, for finprint bench and the tests that compare with PyTorch"
   fi
 fi
+# Debian's chromium runs the review page's browser test (test/web, through playwright-core; never
+# a downloaded browser), with a font to draw its text: installed only by root, as CI runs.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    missing+=(chromium fonts-liberation)
+  else
+    say "optional: apt-get install chromium, for the review page's browser test (skipped without it)"
+  fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 # npm packages: install when node_modules is missing or older than the lock file.
@@ -68,3 +77,4 @@ fi
 
 say "compiling TypeScript"
 npx --no-install tsc -p tsconfig.json
+node scripts/build-web.mjs

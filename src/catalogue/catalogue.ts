@@ -2,7 +2,7 @@
 // unreviewed encounters, ranked candidates for each with a calibrated probability of being the
 // same animal, and a reviewer's decisions, each seen by the very next match.
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Box } from '../data/crop.js';
 import { calibrated, type ScoreCalibration } from '../eval/calibration.js';
@@ -199,7 +199,7 @@ export class Catalogue {
   async intake(items: readonly PhotoIntake[], embedder: PhotoEmbedder, options: { limits?: PhotoLimits; quiet?: boolean } = {}): Promise<IntakeResult[]> {
     if (embedder.version !== this.setup.model) throw new InvalidRequestError(`the model embedding these photos (${embedder.version.slice(0, 12)}) is not the catalogue's (${this.setup.model.slice(0, 12)})`);
     const results: (IntakeResult | undefined)[] = new Array(items.length);
-    const fresh: { i: number; photo: Omit<IncomingPhoto, 'box' | 'boxSource'>; path: string }[] = [];
+    const fresh: { i: number; photo: Omit<IncomingPhoto, 'box' | 'boxSource'>; path: string; created: boolean }[] = [];
     const seen = new Set<string>();
     for (const [i, item] of items.entries()) {
       let bytes: Buffer;
@@ -217,7 +217,7 @@ export class Catalogue {
           continue;
         }
         seen.add(photo.sha256);
-        fresh.push({ i, photo, path: await storePhoto(this.dir, photo, bytes) });
+        fresh.push({ i, photo, ...(await storePhoto(this.dir, photo, bytes)) });
       } catch (err) {
         if (!(err instanceof PhotoRejected)) throw err;
         results[i] = { name: item.name, status: 'rejected', reason: err.message, kind: err.kind };
@@ -236,6 +236,8 @@ export class Catalogue {
       const item = items[f.i]!;
       const vector = vectors[k];
       if (!vector) {
+        // Its header read but its pixels do not decode: it leaves no file behind.
+        if (f.created) await rm(f.path, { force: true });
         results[f.i] = { name: item.name, status: 'rejected', reason: `${item.name}: ${problems.get(k) ?? 'cannot be read'}`, kind: 'unreadable' };
         continue;
       }

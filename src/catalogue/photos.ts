@@ -78,9 +78,10 @@ export async function inspectPhoto(bytes: Buffer, name: string, limits: PhotoLim
   };
 }
 
-/** Stores the photo's bytes in the catalogue folder (once: an identical file is already there). */
-export async function storePhoto(dir: string, photo: { sha256: string; format: string }, bytes: Buffer): Promise<string> {
+/** Stores the photo's bytes in the catalogue folder (once: an identical file is already there); `created` says whether this call wrote it. */
+export async function storePhoto(dir: string, photo: { sha256: string; format: string }, bytes: Buffer): Promise<{ path: string; created: boolean }> {
   const path = photoPath(dir, photo);
-  if (!existsSync(path)) await writeFileAtomic(path, bytes);
-  return path;
+  if (existsSync(path)) return { path, created: false };
+  await writeFileAtomic(path, bytes);
+  return { path, created: true };
 }

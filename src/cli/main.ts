@@ -16,11 +16,13 @@ export function packageVersion(): string {
  */
 function stopCleanlyOnSignals(argv: readonly string[]): void {
   const command = ['finprint', ...argv.slice(2)];
+  // Work that resumes is carried on by running it again (train with --resume); a server just stops.
   const again = command[1] === 'train' && !command.includes('--resume') ? [...command, '--resume'] : command;
+  const hint = command[1] === 'serve' ? '' : ` To carry on: ${again.join(' ')}`;
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
       removeTempFiles();
-      process.stderr.write(`\nfinprint: stopped by ${signal}; files already written are complete. To carry on: ${again.join(' ')}\n`);
+      process.stderr.write(`\nfinprint: stopped by ${signal}; files already written are complete.${hint}\n`);
       process.exit(code);
     });
   }

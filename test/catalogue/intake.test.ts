@@ -20,20 +20,34 @@ function photo(hue: number, exif?: sharp.Exif): Promise<Buffer> {
   return (exif ? img.withExif(exif) : img).jpeg({ quality: 95 }).toBuffer();
 }
 
+/** A PNG whose header reads and whose pixel data does not. */
+async function brokenPixels(): Promise<Buffer> {
+  const png = Buffer.from(await sharp({ create: { width: 64, height: 48, channels: 3, background: 'red' } }).png().toBuffer());
+  const at = png.indexOf('IDAT');
+  for (let i = at + 6; i < at + 30; i++) png[i] = png[i]! ^ 0x5a;
+  return png;
+}
+
 /** Embeds a photo as the unit direction of its mean red/green (so equal colours match). */
 const embedder: PhotoEmbedder = {
   version: 'test-model',
   dim: 2,
   async embed(photos) {
+    const problems = new Map<number, string>();
     const vectors = await Promise.all(
-      photos.map(async (p) => {
-        const { channels } = await sharp(p.path).stats();
-        const v = new Float32Array([channels[0]!.mean - 128, channels[1]!.mean - 128]);
-        const n = Math.hypot(v[0]!, v[1]!);
-        return new Float32Array([v[0]! / n, v[1]! / n]);
+      photos.map(async (p, i) => {
+        try {
+          const { channels } = await sharp(p.path).stats();
+          const v = new Float32Array([channels[0]!.mean - 128, channels[1]!.mean - 128]);
+          const n = Math.hypot(v[0]!, v[1]!);
+          return new Float32Array([v[0]! / n, v[1]! / n]);
+        } catch (err) {
+          problems.set(i, (err as Error).message);
+          return null;
+        }
       }),
     );
-    return { vectors, problems: new Map() };
+    return { vectors, problems };
   },
 };
 
@@ -68,11 +82,14 @@ test('known photos, new encounters, duplicates and rejects; EXIF date and positi
       { source: { bytes: Buffer.from('GIF89a not really') }, name: 'photo.jpg' },
       { source: { bytes: bomb }, name: 'bomb.png' },
       { source: { path: join(dir, 'missing.jpg') }, name: 'missing.jpg' },
+      { source: { bytes: await brokenPixels() }, name: 'broken.png' },
     ],
     embedder,
     { limits: { maxBytes: 10_000_000, maxPixels: 50_000_000 } },
   );
-  assert.deepEqual(results.map((r) => r.status), ['added', 'duplicate', 'duplicate', 'rejected', 'rejected', 'rejected']);
+  assert.deepEqual(results.map((r) => r.status), ['added', 'duplicate', 'duplicate', 'rejected', 'rejected', 'rejected', 'rejected']);
+  assert.equal(results[6]!.status === 'rejected' && results[6]!.kind, 'unreadable', 'a header that reads, pixels that do not');
+  assert.equal(cat.orphanFiles(new Set((await cat.store.allPhotos()).map((p) => cat.photoFile(p)))).length, 0, 'and no file left behind');
   const added = results[0]!;
   assert.ok(added.status === 'added');
   assert.equal(added.photo.originalName, '../../etc/passwd.jpg', 'the name is metadata only');
