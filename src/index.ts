@@ -41,6 +41,12 @@ export { matchEmbeddings } from './identify/match.js';
 export { writeSubmission, readSolution, scoreSubmission } from './identify/submission.js';
 export { Detector } from './detect/detector.js';
 
+// ONNX: any module written as ONNX (opset 17, dynamic batch) by tracing its forward pass; ONNX Runtime as an inference engine
+export { exportOnnx, ONNX_OPSET, type ExportOptions, type OnnxExport, type Normalization as OnnxNormalization } from './export/export.js';
+export { exportTask, exportDetector, taskOutputs, pixelPipeline, type TrainedExportOptions } from './export/trained.js';
+export { OrtModel, checkExport, type OrtOptions } from './export/ort.js';
+export { readModelSummary, type OnnxSummary } from './export/onnx_proto.js';
+
 // run folders: what `finprint train`, `evaluate`, `predict` and `identify` do
 export { trainRun, type TrainRunOptions } from './runs/train_run.js';
 export { openRun, type OpenRun } from './runs/open_run.js';

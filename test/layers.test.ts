@@ -21,6 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['eval'],
   ['train'],
   ['identify', 'detect'],
+  ['export'],
   ['catalogue'],
   // applications
   ['report'],

@@ -1,13 +1,21 @@
 // `finprint bench models`: inference throughput (eval mode, no grad) of every backbone at its
 // default input size, finprint vs the same architecture in PyTorch, alternating rounds in one run;
 // plus one model (efficientnet_b0 by default) at growing input sizes, the seed's "next step".
+// With engine 'onnx' finprint's side is the model exported to ONNX and run by ONNX Runtime.
 import { availableParallelism } from 'node:os';
+import { exportOnnx } from '../export/export.js';
+import { OrtModel } from '../export/ort.js';
 import { checkInputSize, createModel, listModels, modelEntry } from '../models/index.js';
 import * as torch from '../torch/index.js';
 import { checkInteger, checkNumber } from '../util/check.js';
 import { alternateRounds, findTorchPython, PyTorchSide, type SideBySide } from './pytorch_side.js';
 
+/** What runs finprint's side: its own libtorch engine, or the model exported to ONNX in ONNX Runtime. */
+export type BenchEngine = 'libtorch' | 'onnx';
+
 export interface ModelsBenchOptions {
+  /** Default 'libtorch'. */
+  engine?: BenchEngine;
   /** Models compared at their default input size (default: every registered model). */
   models?: string[];
   /** Input sizes at which `sizeModel` is also measured (the resolution table); [] for none. */
@@ -34,6 +42,8 @@ export interface ModelRow {
 }
 
 export interface ModelsBenchResult {
+  /** What ran finprint's side. */
+  engine: BenchEngine;
   batch: number;
   /** One row per model at its default input size. */
   results: ModelRow[];
@@ -46,6 +56,7 @@ export interface ModelsBenchResult {
 const defaultSize = (model: string): number => modelEntry(model).pretrainedCfg.inputSize[1];
 
 interface Settings {
+  engine: BenchEngine;
   batch: number;
   rounds: number;
   threads: number;
@@ -53,24 +64,48 @@ interface Settings {
   onRound?: ModelsBenchOptions['onRound'];
 }
 
+/** One forward pass of the batch on finprint's side, on the chosen engine; release() frees what it holds. */
+async function finprintPass(name: string, size: number, o: Settings): Promise<{ pass: () => void | Promise<void>; release: () => Promise<void> }> {
+  const model = createModel(name, { imgSize: size });
+  model.eval();
+  const x = torch.randn([o.batch, 3, size, size]);
+  if (o.engine === 'libtorch') {
+    return {
+      pass: () => torch.noGrad(() => model.forward(x).dispose()),
+      release: async () => {
+        model.dispose();
+        x.dispose();
+      },
+    };
+  }
+  // Traced at batch 2 (the graph's batch is dynamic), run at the benchmark's batch.
+  const exported = exportOnnx(model, { inputShape: [2, 3, size, size], outputs: ['logits'] });
+  model.dispose();
+  const ort = await OrtModel.load(exported.bytes, { threads: o.threads });
+  const data = x.toFloat32Array();
+  x.dispose();
+  const shape = [o.batch, 3, size, size];
+  return {
+    pass: async () => void (await ort.run(data, shape)),
+    release: () => ort.release(),
+  };
+}
+
 /** One model at one input size: finprint warms up and picks the batches per round, then both sides alternate. */
 async function measure(name: string, size: number, o: Settings): Promise<{ row: ModelRow; sides: SideBySide }> {
-  const model = createModel(name, { imgSize: size });
-  const x = torch.randn([o.batch, 3, size, size]);
+  const { pass, release } = await finprintPass(name, size, o);
   try {
-    model.eval();
-    const pass = (): void => torch.noGrad(() => model.forward(x).dispose());
-    pass(); // allocations and oneDNN's primitive caches
+    await pass(); // allocations, oneDNN's primitive caches, ONNX Runtime's first-run planning
     const start = performance.now();
-    pass();
+    await pass();
     const steps = Math.max(1, Math.min(100, Math.round(o.roundSeconds / ((performance.now() - start) / 1000))));
     const py = new PyTorchSide('models_pytorch.py', ['--model', name, '--size', `${size}`, '--batch', `${o.batch}`, '--steps', `${steps}`, '--threads', `${o.threads}`, '--rounds', `${o.rounds}`]);
     try {
       const sides = await alternateRounds(
         py,
         o.rounds,
-        () => {
-          for (let i = 0; i < steps; i++) pass();
+        async () => {
+          for (let i = 0; i < steps; i++) await pass();
           return o.batch * steps;
         },
         (r, f, p) => o.onRound?.(name, size, r, f, p),
@@ -81,8 +116,7 @@ async function measure(name: string, size: number, o: Settings): Promise<{ row: 
       py.close();
     }
   } finally {
-    model.dispose();
-    x.dispose();
+    await release();
   }
 }
 
@@ -94,7 +128,10 @@ export async function benchModels(options: ModelsBenchOptions = {}): Promise<Mod
   // Unknown names and sizes a model cannot take fail now, before anything is measured.
   for (const m of models) modelEntry(m);
   for (const s of sizes) checkInputSize(sizeModel, s);
+  const engine = options.engine ?? 'libtorch';
+  if (engine !== 'libtorch' && engine !== 'onnx') throw new RangeError(`bench models: engine must be libtorch or onnx, got ${String(engine)}`);
   const o: Settings = {
+    engine,
     onRound: options.onRound,
     batch: checkInteger('batch', options.batch ?? 16, 1, 1024),
     rounds: checkInteger('rounds', options.rounds ?? 3, 1, 100),
@@ -120,5 +157,5 @@ export async function benchModels(options: ModelsBenchOptions = {}): Promise<Mod
   for (const m of models) results.push(await row(m, defaultSize(m)));
   const resolution: ModelRow[] = [];
   for (const s of sizes) resolution.push(await row(sizeModel, s));
-  return { batch: o.batch, results, resolution, finprint: sides!.finprint, pytorch: sides!.pytorch };
+  return { engine, batch: o.batch, results, resolution, finprint: sides!.finprint, pytorch: sides!.pytorch };
 }

@@ -42,8 +42,26 @@ function lower(arg: unknown): unknown {
   return arg;
 }
 
+/**
+ * Sees every op call with its arguments (tensors as Tensor objects) and its result (handles): the
+ * ONNX exporter's tracer (src/export/trace.ts) sets one for the length of a forward pass. Unset,
+ * the cost is one comparison per op.
+ */
+export type OpObserver = (qualified: string, args: readonly unknown[], result: unknown) => void;
+
+let observer: OpObserver | undefined;
+
+/** Sets (or, with undefined, clears) the op observer; returns the one it replaces. */
+export function setOpObserver(next: OpObserver | undefined): OpObserver | undefined {
+  const prev = observer;
+  observer = next;
+  return prev;
+}
+
 export function callRaw(qualified: string, args: unknown[]): unknown {
-  return native.callOp(opId(qualified), args.map(lower));
+  const result = native.callOp(opId(qualified), args.map(lower));
+  if (observer) observer(qualified, args, result);
+  return result;
 }
 
 export function opSchema(qualified: string): string {

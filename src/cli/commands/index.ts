@@ -7,10 +7,12 @@ import { register as detector } from './detector.js';
 import { register as doctor } from './doctor.js';
 import { register as eda } from './eda.js';
 import { register as evaluate } from './evaluate.js';
+import { register as exportCommand } from './export.js';
 import { register as identify } from './identify.js';
 import { register as models } from './models.js';
 import { register as predict } from './predict.js';
 import { register as score } from './score.js';
+import { register as serve } from './serve.js';
 import { register as synth } from './synth.js';
 import { register as tournament } from './tournament.js';
 import { register as train } from './train.js';
@@ -32,6 +34,8 @@ export function registerCommands(program: Command): void {
   identify(program);
   tournament(program);
   detector(program);
+  exportCommand(program);
   crop(program);
   catalogue(program);
+  serve(program);
 }
