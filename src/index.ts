@@ -33,7 +33,7 @@ export { createTask, TASKS, type Task, type TaskName, type Labels, type Evaluati
 export { resolveConfig, DEFAULT_CONFIG, type TrainConfig } from './train/config.js';
 
 // identification and detection
-export type { TrainedModel } from './identify/model.js';
+export { ENGINES, type TrainedModel, type InferenceEngine, type EngineOutputs, type EngineName } from './identify/model.js';
 export { embedPhotos, type Embedded, type EmbedOptions } from './identify/embed.js';
 export { searchGallery } from './identify/search.js';
 export { galleryOf, extendGallery, type Gallery } from './identify/gallery.js';
@@ -45,11 +45,13 @@ export { Detector } from './detect/detector.js';
 export { exportOnnx, ONNX_OPSET, type ExportOptions, type OnnxExport, type Normalization as OnnxNormalization } from './export/export.js';
 export { exportTask, exportDetector, taskOutputs, pixelPipeline, type TrainedExportOptions } from './export/trained.js';
 export { OrtModel, checkExport, type OrtOptions } from './export/ort.js';
+export { onnxEngine } from './export/engine.js';
 export { readModelSummary, type OnnxSummary } from './export/onnx_proto.js';
 
 // run folders: what `finprint train`, `evaluate`, `predict` and `identify` do
 export { trainRun, type TrainRunOptions } from './runs/train_run.js';
 export { openRun, type OpenRun } from './runs/open_run.js';
+export { withEngine, runOnnx } from './runs/run_engine.js';
 export { readRunInfo, RUN_FILES, RUN_FORMAT, type RunInfo, type RunConfig, type RunResult } from './runs/run_folder.js';
 export { Identifier, type IdentifierOptions } from './runs/identifier.js';
 export { evaluateRun } from './runs/evaluate.js';

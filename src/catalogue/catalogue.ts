@@ -12,7 +12,7 @@ import { inspectPhoto, photoPath, PhotoRejected, storePhoto, type PhotoLimits } 
 import { GalleryIndex, type SearchRequest, type SearchResult } from './search.js';
 import { SqliteStore } from './sqlite_store.js';
 import type { CatalogueStore } from './store.js';
-import type { Decision, DecisionRequest, Encounter, Individual, IncomingPhoto, Photo, QueueQuery, SearchFilter } from './types.js';
+import type { Decision, DecisionRequest, Encounter, Individual, IncomingPhoto, Photo, Proposal, QueueQuery, SearchFilter } from './types.js';
 
 export const CATALOGUE_DB = 'catalogue.db';
 
@@ -292,10 +292,11 @@ export class Catalogue {
     return new Map(encounters.flatMap((e) => (this.queueScores!.has(e.id) ? [[e.id, this.queueScores!.get(e.id)!] as const] : [])));
   }
 
-  async encounter(id: number): Promise<{ encounter: Encounter; photos: Photo[] }> {
+  /** An encounter, its photos, and the field decision that came with it (finprint catalogue sync), if any. */
+  async encounter(id: number): Promise<{ encounter: Encounter; photos: Photo[]; proposal: Proposal | null }> {
     const encounter = await this.store.encounter(id);
     if (!encounter) throw new NotFoundError(`no encounter ${id}`);
-    return { encounter, photos: await this.store.photosOf([id]) };
+    return { encounter, photos: await this.store.photosOf([id]), proposal: await this.store.proposalOf(id) };
   }
 
   /** Ranked candidate individuals (or photos) for an encounter, within the filters. */

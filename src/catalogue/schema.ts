@@ -65,6 +65,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX decision_encounter ON decision(encounter_id);
   CREATE TABLE reviewer (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created TEXT NOT NULL);
   `,
+  // 2: field decisions synced from an offline field pack (finprint catalogue sync), each keyed by
+  // its entry id; a proposal the reviewer sees beside the encounter it came with (none for a
+  // duplicate photo)
+  `
+  CREATE TABLE proposal (
+    entry_id TEXT PRIMARY KEY,
+    encounter_id INTEGER REFERENCES encounter(id),
+    kind TEXT NOT NULL CHECK (kind IN ('match', 'new', 'unsure')),
+    individual_id TEXT,
+    proposed_individual_id TEXT,
+    by TEXT,
+    at TEXT,
+    source TEXT NOT NULL,
+    synced TEXT NOT NULL,
+    outcome TEXT NOT NULL
+  );
+  CREATE INDEX proposal_encounter ON proposal(encounter_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

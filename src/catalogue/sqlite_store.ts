@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { ConflictError, InvalidRequestError, NotFoundError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import type { CatalogueStats, CatalogueStore, GalleryRow, IndividualSummary } from './store.js';
-import { ENCOUNTER_STATUSES, type Decision, type DecisionRequest, type Encounter, type EncounterStatus, type Individual, type NewEncounter, type Photo, type QueueQuery } from './types.js';
+import { ENCOUNTER_STATUSES, type Decision, type DecisionRequest, type Encounter, type EncounterStatus, type Individual, type NewEncounter, type Photo, type Proposal, type QueueQuery } from './types.js';
 
 type Row = Record<string, unknown>;
 
@@ -57,6 +57,19 @@ const decisionOf = (r: Row): Decision => ({
   before: JSON.parse(r.before as string) as unknown,
   after: JSON.parse(r.after as string) as unknown,
   undoneBy: (r.undone_by as number | null) ?? null,
+});
+
+const proposalOf = (r: Row): Proposal => ({
+  entryId: r.entry_id as string,
+  encounterId: (r.encounter_id as number | null) ?? null,
+  kind: r.kind as Proposal['kind'],
+  individualId: (r.individual_id as string | null) ?? null,
+  proposedIndividualId: (r.proposed_individual_id as string | null) ?? null,
+  by: (r.by as string | null) ?? null,
+  at: (r.at as string | null) ?? null,
+  source: r.source as string,
+  synced: r.synced as string,
+  outcome: r.outcome as Proposal['outcome'],
 });
 
 const vectorOf = (blob: Buffer): Float32Array => new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
@@ -140,6 +153,26 @@ export class SqliteStore implements CatalogueStore {
       .all(list) as Row[];
     for (const r of photos) out.get(r.individual_id as string)?.photos.push(r.id as number);
     return out;
+  }
+
+  async putProposal(p: Proposal): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO proposal (entry_id, encounter_id, kind, individual_id, proposed_individual_id, by, at, source, synced, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(p.entryId, p.encounterId, p.kind, p.individualId, p.proposedIndividualId, p.by, p.at, p.source, p.synced, p.outcome);
+  }
+
+  async removeProposal(entryId: string): Promise<void> {
+    this.db.prepare('DELETE FROM proposal WHERE entry_id = ?').run(entryId);
+  }
+
+  async proposalByEntry(entryId: string): Promise<Proposal | null> {
+    const r = this.db.prepare('SELECT * FROM proposal WHERE entry_id = ?').get(entryId) as Row | undefined;
+    return r ? proposalOf(r) : null;
+  }
+
+  async proposalOf(encounterId: number): Promise<Proposal | null> {
+    const r = this.db.prepare("SELECT * FROM proposal WHERE encounter_id = ? AND outcome != 'pending' ORDER BY synced DESC LIMIT 1").get(encounterId) as Row | undefined;
+    return r ? proposalOf(r) : null;
   }
 
   async encounter(id: number): Promise<Encounter | null> {

@@ -2,7 +2,7 @@
 // talks to a CatalogueStore, so a PostgreSQL store for teams can stand beside the embedded SQLite
 // one without touching the rest. Every write is one transaction: a decision and its audit row, an
 // encounter with its photos and embeddings, land together or not at all.
-import type { Decision, DecisionRequest, Encounter, Individual, NewEncounter, Photo, QueueQuery } from './types.js';
+import type { Decision, DecisionRequest, Encounter, Individual, NewEncounter, Photo, Proposal, QueueQuery } from './types.js';
 
 export interface IndividualSummary extends Individual {
   encounters: number;
@@ -72,6 +72,12 @@ export interface CatalogueStore {
   userByTokenHash(tokenHash: string): Promise<string | null>;
   /** Reviewers' names (who may decide when the review server listens beyond this machine). */
   reviewers(): Promise<string[]>;
+  /** Records (or updates) a synced field decision, keyed by its entry id. */
+  putProposal(proposal: Proposal): Promise<void>;
+  removeProposal(entryId: string): Promise<void>;
+  proposalByEntry(entryId: string): Promise<Proposal | null>;
+  /** The proposal that came with an encounter, if any. */
+  proposalOf(encounterId: number): Promise<Proposal | null>;
   /** Rows that point at nothing (photos without an encounter, embeddings without a photo...). */
   orphanRows(): Promise<string[]>;
 }

@@ -122,3 +122,27 @@ export interface QueueQuery {
   offset?: number;
   limit?: number;
 }
+
+/** A field decision (made offline with a field pack) carried to the reviewer as a proposal. */
+export interface Proposal {
+  /** The sync entry's id (a UUID): syncing the same entry again finds it. */
+  entryId: string;
+  /** The encounter it came with; null when its photo was already in the catalogue. */
+  encounterId: number | null;
+  kind: 'match' | 'new' | 'unsure';
+  /** The individual proposed (match only): the one it was merged into when it has been merged since. */
+  individualId: string | null;
+  /** The individual as the field decision named it (differs from individualId after a merge). */
+  proposedIndividualId: string | null;
+  /** The observer who decided in the field, and when. */
+  by: string | null;
+  at: string | null;
+  /** Where it came from: the sync file's name and the pack it was made with. */
+  source: string;
+  synced: string;
+  /**
+   * 'attached', 'duplicate' (attached to nothing), 'merged' (points at the individual merged into);
+   * 'pending' while its photo is being imported (a sync stopped there finishes it next time).
+   */
+  outcome: 'attached' | 'duplicate' | 'merged' | 'pending';
+}

@@ -12,7 +12,7 @@ import * as torch from '../torch/index.js';
 import { imagesOf } from '../train/tasks.js';
 import { checkInteger } from '../util/check.js';
 import { Progress } from '../util/progress.js';
-import type { TrainedModel } from './model.js';
+import type { EngineOutputs, TrainedModel } from './model.js';
 
 export interface EmbedOptions {
   /** Average each photo with its horizontal mirror (default: when the run trained with hflip). */
@@ -56,21 +56,25 @@ export function embeddingDim(trained: TrainedModel): number {
   return model.head instanceof JointHead ? model.head.neck.embeddingDim : model.backbone.featureChannels;
 }
 
-/**
- * Unit embeddings and species probabilities of a batch of images, in one forward pass. A run with
- * a softmax over individuals (the seed's) gets its species by adding up the probabilities of each
- * species' individuals: `individualToSpecies` is that one-hot [individuals, species] matrix.
- */
-function forwardViews(trained: TrainedModel, x: torch.Tensor, individualToSpecies?: torch.Tensor): { embedding: torch.Tensor; species: torch.Tensor; individuals?: torch.Tensor } {
+/** Unit embeddings and logits (species, or individuals for a softmax over individuals) of a batch of images, in one forward pass. */
+function forwardRaw(trained: TrainedModel, x: torch.Tensor): { embedding: torch.Tensor; logits: torch.Tensor } {
   const model = trained.task.model;
   const features = model.backbone.forwardFeatures(x);
   if (model.head instanceof JointHead) {
     const out = model.head.forward(features);
-    return { embedding: out.embedding, species: torch.F.softmax(out.species, 1) };
+    return { embedding: out.embedding, logits: out.species };
   }
-  const probs = torch.F.softmax(model.head.forward(features) as torch.Tensor, 1);
-  const embedding = torch.F.normalize(globalAvgPool(features));
-  return individualToSpecies ? { embedding, species: probs.matmul(individualToSpecies), individuals: probs } : { embedding, species: probs };
+  return { embedding: torch.F.normalize(globalAvgPool(features)), logits: model.head.forward(features) as torch.Tensor };
+}
+
+/**
+ * Species probabilities from the logits. A run with a softmax over individuals (the seed's) gets
+ * its species by adding up the probabilities of each species' individuals: `individualToSpecies`
+ * is that one-hot [individuals, species] matrix.
+ */
+function probabilities(logits: torch.Tensor, individualToSpecies?: torch.Tensor): { species: torch.Tensor; individuals?: torch.Tensor } {
+  const probs = torch.F.softmax(logits, 1);
+  return individualToSpecies ? { species: probs.matmul(individualToSpecies), individuals: probs } : { species: probs };
 }
 
 function oneHotSpecies(trained: TrainedModel): torch.Tensor | undefined {
@@ -88,7 +92,8 @@ export async function embedPhotos(trained: TrainedModel, samples: readonly Sampl
   const flip = options.flip ?? trained.flips;
   const mirror = flip || (options.views ?? false);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 32, 1);
-  const loader = new BatchLoader(trained.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4, skipUnreadable: options.skipUnreadable ?? false });
+  const engine = trained.engine;
+  const loader = new BatchLoader(engine?.pipeline ?? trained.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4, skipUnreadable: options.skipUnreadable ?? false });
   const unreadable: Embedded['unreadable'] = [];
   const progress = new Progress({ total: samples.length, label: options.label ?? 'embed', quiet: options.quiet });
   trained.task.model.eval();
@@ -106,11 +111,21 @@ export async function embedPhotos(trained: TrainedModel, samples: readonly Sampl
     for await (const batch of loader.epoch(0)) {
       const b = batch.paths.length;
       for (const u of batch.unreadable ?? []) unreadable.push({ index: row + u.index, path: batch.paths[u.index]!, reason: u.reason });
+      // Both views in one pass: in eval mode every row is independent of the others.
+      const input = (x: torch.Tensor): torch.Tensor => (mirror ? torch.cat([x, x.flip(3)]) : x);
+      let raw: EngineOutputs | undefined;
+      if (engine) {
+        const shape = [mirror ? 2 * b : b, ...batch.shape.slice(1)];
+        const pixels = mirror ? torch.tidy(() => input(imagesOf(batch)).toFloat32Array()) : batch.data;
+        raw = await engine.run(pixels, shape);
+      }
       torch.noGrad(() =>
         torch.tidy(() => {
-          const x = imagesOf(batch);
-          // Both views in one pass: in eval mode every row is independent of the others.
-          const out = forwardViews(trained, mirror ? torch.cat([x, x.flip(3)]) : x, individualToSpecies);
+          const rows = mirror ? 2 * b : b;
+          const fwd = raw
+            ? { embedding: torch.tensor(raw.embedding, [rows, raw.embedding.length / rows]), logits: torch.tensor(raw.logits, [rows, raw.logits.length / rows]) }
+            : forwardRaw(trained, input(imagesOf(batch)));
+          const out = { embedding: fwd.embedding, ...probabilities(fwd.logits, individualToSpecies) };
           const plain = out.embedding.narrow(0, 0, b);
           const mirrored = mirror ? out.embedding.narrow(0, b, b) : plain;
           embedding.set((flip ? torch.F.normalize(plain.add(mirrored)) : plain).toFloat32Array(), row * dim);

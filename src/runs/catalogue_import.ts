@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { Catalogue } from '../catalogue/catalogue.js';
 import { readMetadata } from '../catalogue/metadata.js';
 import { runEmbedder } from './catalogue_model.js';
+import type { EngineName } from './run_engine.js';
 
 const PHOTO = /\.(jpe?g|png|webp|tiff?|heic|heif)$/i;
 
@@ -30,7 +31,7 @@ function photoFiles(inputs: readonly string[]): string[] {
   });
 }
 
-export async function importPhotos(dir: string, inputs: readonly string[], options: { metadata?: string; quiet?: boolean } = {}): Promise<ImportSummary> {
+export async function importPhotos(dir: string, inputs: readonly string[], options: { metadata?: string; quiet?: boolean; engine?: EngineName } = {}): Promise<ImportSummary> {
   const files = photoFiles(inputs);
   if (files.length === 0) throw new Error(`no photos in ${inputs.join(', ')} (JPEG, PNG, WebP, TIFF or HEIF files)`);
   const metadata = options.metadata ? readMetadata(options.metadata) : new Map();
@@ -38,7 +39,7 @@ export async function importPhotos(dir: string, inputs: readonly string[], optio
   if (unmatched.length) process.stderr.write(`import: ${options.metadata} lists ${unmatched.length} photo(s) not given: ${unmatched.slice(0, 5).join(', ')}${unmatched.length > 5 ? ', ...' : ''}\n`);
   const catalogue = await Catalogue.open(dir);
   try {
-    const embedder = await runEmbedder(catalogue.setup);
+    const embedder = await runEmbedder(catalogue.setup, { ...(options.engine ? { engine: options.engine } : {}), quiet: options.quiet ?? false });
     const results = await catalogue.intake(files.map((path) => ({ source: { path }, name: basename(path), ...metadata.get(basename(path)) })), embedder, { quiet: options.quiet ?? false });
     const photos: ImportedPhoto[] = [];
     for (const r of results) {

@@ -14,6 +14,7 @@ import { weightsDigest } from './gallery_cache.js';
 import { Identifier } from './identifier.js';
 import { openRun } from './open_run.js';
 import { readRunRecords, RUN_FILES } from './run_folder.js';
+import { withEngine, type EngineName } from './run_engine.js';
 
 /** The detector's score under which a photo is used whole. */
 export const DETECTOR_MIN_SCORE = 0.2;
@@ -24,17 +25,20 @@ export async function modelVersion(runDir: string): Promise<string> {
 }
 
 /** What a new catalogue records of its run: the model version, the calibration and the threshold. */
-export async function catalogueSetup(runDir: string, detector: string | null, options: { quiet?: boolean; data?: string } = {}): Promise<CatalogueSetup> {
-  const ident = await Identifier.open(runDir, { quiet: options.quiet ?? true, ...(options.data ? { data: options.data } : {}) });
+export async function catalogueSetup(runDir: string, detector: string | null, options: { quiet?: boolean; data?: string; engine?: EngineName } = {}): Promise<CatalogueSetup> {
+  const ident = await Identifier.open(runDir, { quiet: options.quiet ?? true, ...(options.data ? { data: options.data } : {}), ...(options.engine ? { engine: options.engine } : {}) });
   const { threshold } = await ident.threshold();
   const val = await ident.validation();
   const pairs = labelledPairs(val.candidates, val.truths);
   return { model: await modelVersion(runDir), run: ident.run.dir, detector, calibration: pairs.length ? fitCalibration(pairs) : null, threshold };
 }
 
-/** The embedder of a catalogue's run (and detector), checked against the catalogue's model version. */
-export async function runEmbedder(setup: CatalogueSetup): Promise<PhotoEmbedder> {
-  const run = await openRun(setup.run);
+/**
+ * The embedder of a catalogue's run (and detector), checked against the catalogue's model version.
+ * Both engines give embeddings of the same version: ONNX Runtime's agree with libtorch's to 1e-4.
+ */
+export async function runEmbedder(setup: CatalogueSetup, options: { engine?: EngineName; quiet?: boolean } = {}): Promise<PhotoEmbedder> {
+  const run = await withEngine(await openRun(setup.run), options.engine ?? 'torch', { quiet: options.quiet ?? true });
   const version = await modelVersion(run.dir);
   if (version !== setup.model) throw new Error(`the run ${setup.run} has changed since the catalogue was made (its weights are not model ${setup.model.slice(0, 12)} any more); embed with the run the catalogue was made from`);
   const detector = setup.detector ? { detector: await Detector.open(setup.detector), minScore: DETECTOR_MIN_SCORE } : undefined;
@@ -57,11 +61,11 @@ export interface InitSummary {
  * run's training data by default), each a confirmed encounter, embedded with the run's model.
  * Interrupted, it is run again: the photos already in are recognised by their hash and skipped.
  */
-export async function initCatalogue(dir: string, runDir: string, options: { data?: string; detector?: string; quiet?: boolean } = {}): Promise<InitSummary> {
-  const setup = await catalogueSetup(runDir, options.detector ?? null, { quiet: options.quiet ?? false, ...(options.data ? { data: options.data } : {}) });
+export async function initCatalogue(dir: string, runDir: string, options: { data?: string; detector?: string; quiet?: boolean; engine?: EngineName } = {}): Promise<InitSummary> {
+  const setup = await catalogueSetup(runDir, options.detector ?? null, { quiet: options.quiet ?? false, ...(options.data ? { data: options.data } : {}), ...(options.engine ? { engine: options.engine } : {}) });
   const catalogue = await Catalogue.create(dir, setup);
   try {
-    const embedder = await runEmbedder(setup);
+    const embedder = await runEmbedder(setup, { ...(options.engine ? { engine: options.engine } : {}), quiet: options.quiet ?? false });
     const { config, info } = readRunRecords(runDir);
     const data = resolve(options.data ?? config.data);
     const competition = await readCompetition(data, { check: 'exists', quiet: true });

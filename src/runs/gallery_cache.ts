@@ -3,7 +3,8 @@
 // run folder cannot be written (run_cache.ts). The cache is keyed by everything the embeddings
 // depend on: the content of the weights (a SHA-256 of best.safetensors, hashed again only when its
 // size or mtime changed), the data folder (its absolute path), each gallery photo's name, id, size
-// and mtime, and how the photos were embedded. Any change rebuilds it, saying why on stderr.
+// and mtime, and how the photos were embedded (the inference engine too: ONNX Runtime's embeddings
+// agree with libtorch's to about 1e-6, not bit for bit). Any change rebuilds it, saying why on stderr.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ export interface GallerySource {
   /** The data folder, absolute. */
   data: string;
   /** How the photos were embedded. */
-  settings: { mirrors: boolean; imageSize: number; mode: string; crops: string | null };
+  settings: { mirrors: boolean; imageSize: number; mode: string; crops: string | null; engine?: string };
   /** Every gallery row (train.csv order): image, individual id, size and mtime of the photo ([-1, -1] if missing), box. */
   photos: [string, string, number, number, number[] | null][];
 }
@@ -79,7 +80,7 @@ async function gallerySource(run: OpenRun, data: RunData, mirrors: boolean, know
     const box = data.boxes?.get(r.image);
     return [r.image, r.individualId, size, mtimeMs, box ? [box.x0, box.y0, box.x1, box.y1] : null];
   });
-  return { weights, data: data.dir, settings: { mirrors, imageSize: run.info.imageSize, mode: run.info.mode, crops: run.info.crops }, photos };
+  return { weights, data: data.dir, settings: { mirrors, imageSize: run.info.imageSize, mode: run.info.mode, crops: run.info.crops, ...(run.engine ? { engine: run.engine.name } : {}) }, photos };
 }
 
 function fingerprintOf(s: GallerySource): string {
@@ -101,8 +102,9 @@ function staleReasons(old: GallerySource | undefined, now: GallerySource): strin
   if (old.weights.sha256 !== now.weights.sha256) reasons.push("the run's weights changed since the cache was made");
   if (old.data !== now.data) reasons.push(`the data folder is ${now.data}, the cache was made from ${old.data}`);
   if (old.settings.mirrors !== now.settings.mirrors) reasons.push(`the cache was made ${old.settings.mirrors ? 'with' : 'without'} mirrors`);
-  const { mirrors: _a, ...oldRest } = old.settings;
-  const { mirrors: _b, ...nowRest } = now.settings;
+  if ((old.settings.engine ?? 'torch') !== (now.settings.engine ?? 'torch')) reasons.push(`the cache was made with --engine ${old.settings.engine ?? 'torch'}`);
+  const { mirrors: _a, engine: _c, ...oldRest } = old.settings;
+  const { mirrors: _b, engine: _d, ...nowRest } = now.settings;
   if (JSON.stringify(oldRest) !== JSON.stringify(nowRest)) reasons.push('the cache was made with other embedding settings (image size, mode or crops)');
   const before = new Map(old.photos.map((p) => [p[0], p]));
   const rowsChanged = old.photos.length !== now.photos.length || now.photos.some((p) => before.get(p[0])?.[1] !== p[1]);

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { openRun, type OpenRun } from './open_run.js';
+import { withEngine, type EngineName } from './run_engine.js';
 import { checkNumber } from '../util/check.js';
 import { embedPhotos, type Embedded } from '../identify/embed.js';
 import { extendGallery, type Gallery } from '../identify/gallery.js';
@@ -25,6 +26,8 @@ export interface IdentifierOptions extends GalleryOptions {
    * calibrated against the training split alone, where the held-out individuals are new.
    */
   withValidation?: boolean;
+  /** The forward pass: libtorch (default) or ONNX Runtime over the run exported once (run_engine.ts). */
+  engine?: EngineName;
 }
 
 export interface Photo {
@@ -69,7 +72,7 @@ export class Identifier {
 
   static async open(runDir: string, options: IdentifierOptions = {}): Promise<Identifier> {
     checkNumber('blend', options.blend ?? 0, 0, 1);
-    const run = await openRun(runDir);
+    const run = await withEngine(await openRun(runDir), options.engine ?? 'torch', { quiet: options.quiet ?? false });
     const data = await readRunData(run, runDataDir(run, options.data));
     const gallery = await openGallery(run, data, options);
     return new Identifier(run, data, gallery, options);

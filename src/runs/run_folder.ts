@@ -31,6 +31,8 @@ export const RUN_FILES = {
   gallery: 'gallery.safetensors',
   /** The calibrated new_individual threshold (runs/stored_threshold.ts). */
   threshold: 'threshold.json',
+  /** The best weights exported for ONNX Runtime, made by --engine onnx (runs/run_engine.ts). */
+  engine: 'engine.onnx',
   evaluation: 'evaluation.json',
   /** Held while a process trains into the folder (lockRunFolder). */
   lock: 'run.lock',

@@ -27,6 +27,26 @@ interface CandidatesQueryString {
   lon?: number;
 }
 
+/** A field decision synced from a field pack (finprint catalogue sync), shown to the reviewer as a proposal. */
+const PROPOSAL_SCHEMA = {
+  type: 'object',
+  nullable: true,
+  description: 'the field decision synced with this encounter (finprint catalogue sync), or null',
+  properties: {
+    entryId: { type: 'string' },
+    encounterId: { type: 'integer', nullable: true },
+    kind: { type: 'string', enum: ['match', 'new', 'unsure'] },
+    individualId: { type: 'string', nullable: true, description: 'proposed individual (the one it was merged into, when merged since the pack was made)' },
+    proposedIndividualId: { type: 'string', nullable: true, description: 'the individual as the field decision named it' },
+    by: { type: 'string', nullable: true },
+    at: { type: 'string', nullable: true },
+    source: { type: 'string' },
+    synced: { type: 'string' },
+    outcome: { type: 'string', enum: ['attached', 'duplicate', 'merged'] },
+  },
+  required: ['entryId', 'encounterId', 'kind', 'individualId', 'proposedIndividualId', 'by', 'at', 'source', 'synced', 'outcome'],
+};
+
 const speciesQuery = { type: 'string', minLength: 1, maxLength: 200, description: 'only this species' };
 
 export function registerReview(app: FastifyInstance, ctx: ServerContext): void {
@@ -91,10 +111,10 @@ export function registerReview(app: FastifyInstance, ctx: ServerContext): void {
     '/api/encounters/:id',
     {
       schema: {
-        summary: 'An encounter and its photos',
+        summary: 'An encounter, its photos, and the field decision that came with it',
         tags: ['review'],
         params: idParams('integer', 'encounter id'),
-        response: { 200: objectSchema({ encounter: ref('Encounter'), photos: { type: 'array', items: ref('Photo') } }), ...errors(400, 401, 404) },
+        response: { 200: objectSchema({ encounter: ref('Encounter'), photos: { type: 'array', items: ref('Photo') }, proposal: PROPOSAL_SCHEMA }), ...errors(400, 401, 404) },
       },
     },
     async (request) => catalogue.encounter(request.params.id),

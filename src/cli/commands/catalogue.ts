@@ -11,11 +11,15 @@ export function register(program: Command): void {
     .requiredOption('--run <dir>', 'the run whose model embeds and matches photos')
     .option('--data <dir>', "labelled competition folder (train.csv, train_images/) to take the known individuals from (default: the run's training data)")
     .option('--detector <dir>', 'detector folder: new photos without a box are cropped by it')
+    .option('--engine <engine>', 'inference engine: torch (libtorch) or onnx (ONNX Runtime); their embeddings are interchangeable', 'torch')
     .option('--quiet', 'no progress bar')
     .addHelpText('after', '\nExample:\n  finprint catalogue init catalogue --run runs/arcface')
-    .action(async (dir: string, f: { run: string; data?: string; detector?: string; quiet?: boolean }) => {
+    .action(async (dir: string, f: { run: string; data?: string; detector?: string; engine: string; quiet?: boolean }) => {
+      const { checkOneOf } = await import('../../util/check.js');
+      const { ENGINES } = await import('../../identify/model.js');
+      const engine = checkOneOf('--engine', f.engine, ENGINES);
       const { initCatalogue } = await import('../../runs/catalogue_model.js');
-      const s = await initCatalogue(dir, f.run, { ...(f.data ? { data: f.data } : {}), ...(f.detector ? { detector: f.detector } : {}), quiet: f.quiet ?? false });
+      const s = await initCatalogue(dir, f.run, { ...(f.data ? { data: f.data } : {}), ...(f.detector ? { detector: f.detector } : {}), quiet: f.quiet ?? false, engine });
       for (const r of s.rejected) console.error(`catalogue init: ${r} (left out)`);
       console.log(`${dir}: ${s.added} photos added${s.already ? `, ${s.already} already there` : ''}, ${s.individuals} known individuals${s.rejected.length ? `, ${s.rejected.length} photos left out` : ''}`);
     });
@@ -27,11 +31,15 @@ export function register(program: Command): void {
     .description('New encounters to review, one per photo: cropped (when the catalogue has a detector), embedded, ranked against the catalogue. A photo already in the catalogue is reported, not added twice.')
     .option('--metadata <encounters.csv>', 'columns photo (file name), date, latitude, longitude, observer, species; EXIF fills date and position where it has none')
     .option('--json', 'print one JSON object')
+    .option('--engine <engine>', 'inference engine: torch (libtorch) or onnx (ONNX Runtime); their embeddings are interchangeable', 'torch')
     .option('--quiet', 'no progress bar, and only the summary line (photos not imported are still named)')
     .addHelpText('after', '\nExample:\n  finprint catalogue import catalogue survey-2024/ --metadata survey-2024/encounters.csv')
-    .action(async (dir: string, inputs: string[], f: { metadata?: string; json?: boolean; quiet?: boolean }) => {
+    .action(async (dir: string, inputs: string[], f: { metadata?: string; json?: boolean; engine: string; quiet?: boolean }) => {
+      const { checkOneOf } = await import('../../util/check.js');
+      const { ENGINES } = await import('../../identify/model.js');
+      const engine = checkOneOf('--engine', f.engine, ENGINES);
       const { importPhotos } = await import('../../runs/catalogue_import.js');
-      const r = await importPhotos(dir, inputs, { ...(f.metadata ? { metadata: f.metadata } : {}), quiet: f.quiet ?? false });
+      const r = await importPhotos(dir, inputs, { ...(f.metadata ? { metadata: f.metadata } : {}), quiet: f.quiet ?? false, engine });
       if (f.json) {
         console.log(JSON.stringify(r));
         return;
@@ -43,6 +51,21 @@ export function register(program: Command): void {
         else console.error(`${p.name}: ${p.reason} (not imported)`);
       }
       console.log(`${r.added} new encounters to review, ${r.duplicates} already in the catalogue, ${r.rejected} not imported`);
+    });
+
+  catalogue
+    .command('sync')
+    .argument('<dir>', 'catalogue folder')
+    .argument('<file>', 'sync file exported by the offline page (JSON, format 1)')
+    .description("Field decisions made offline with a field pack: each photo becomes an encounter to review, carrying the field decision as a proposal. A file of another model version is refused; a photo already in the catalogue and a match to an individual merged since are reported; syncing the same file again adds nothing.")
+    .option('--json', 'print one JSON object')
+    .addHelpText('after', '\nExample:\n  finprint catalogue sync catalogue field-2024-07-01.json')
+    .action(async (dir: string, file: string, f: { json?: boolean }) => {
+      const { runCatalogueSync, describeSync } = await import('../../runs/catalogue_sync.js');
+      const s = await runCatalogueSync(dir, file);
+      if (f.json) console.log(JSON.stringify(s));
+      else console.log(describeSync(s));
+      if (s.counts.rejected) process.exitCode = 1;
     });
 
   catalogue

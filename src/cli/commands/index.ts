@@ -10,6 +10,7 @@ import { register as evaluate } from './evaluate.js';
 import { register as exportCommand } from './export.js';
 import { register as identify } from './identify.js';
 import { register as models } from './models.js';
+import { register as pack } from './pack.js';
 import { register as predict } from './predict.js';
 import { register as score } from './score.js';
 import { register as serve } from './serve.js';
@@ -38,4 +39,5 @@ export function registerCommands(program: Command): void {
   crop(program);
   catalogue(program);
   serve(program);
+  pack(program);
 }

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { IdentifierOptions } from '../../runs/identifier.js';
+import { ENGINES } from '../../identify/model.js';
+import { checkOneOf } from '../../util/check.js';
 import { intArg, shareArg } from './parse.js';
 
 /** Flags shared by the commands that match photos with a trained run (evaluate, predict, identify). */
@@ -13,6 +15,7 @@ export interface RunFlags {
   batchSize: number;
   workers: number;
   quiet?: boolean;
+  engine: string;
 }
 
 export function addRunOptions(cmd: Command): Command {
@@ -25,6 +28,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--rebuild-gallery', 'embed the gallery again even if gallery.safetensors matches')
     .option('--batch-size <n>', 'photos per forward pass', intArg, 32)
     .option('--workers <n>', 'photos decoding at once', intArg, 4)
+    .option('--engine <engine>', 'inference engine: torch (libtorch) or onnx (ONNX Runtime over the run exported once, cached beside it)', 'torch')
     .option('--quiet', 'no progress bars');
 }
 
@@ -50,5 +54,6 @@ export function identifierOptions(f: RunFlags): IdentifierOptions {
     batchSize: f.batchSize,
     concurrency: f.workers,
     quiet: f.quiet ?? false,
+    engine: checkOneOf('--engine', f.engine, ENGINES),
   };
 }

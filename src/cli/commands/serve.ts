@@ -12,13 +12,23 @@ function portArg(value: string): number {
 export function register(program: Command): void {
   program
     .command('serve')
-    .description("The review server: the catalogue's JSON API (/api, described at /api/openapi.json) and the review page. On 127.0.0.1 (the default) it is reachable from this machine only and needs no token; on any other address every API call needs a reviewer token (finprint catalogue user add).")
-    .requiredOption('--catalogue <dir>', 'catalogue folder (finprint catalogue init)')
+    .description("The review server: the catalogue's JSON API (/api, described at /api/openapi.json) and the review page. On 127.0.0.1 (the default) it is reachable from this machine only and needs no token; on any other address every API call needs a reviewer token (finprint catalogue user add). With --pack: the field server instead, serving a field pack (finprint pack) under /pack/, ONNX Runtime Web under /ort/ and the offline page at /, cross-origin isolated.")
+    .option('--catalogue <dir>', 'catalogue folder (finprint catalogue init)')
+    .option('--pack <dir>', 'serve this field pack (finprint pack) for the offline page; with --catalogue, the pack must be of the catalogue\'s model')
     .option('--host <address>', 'address to listen on; anything but loopback needs reviewer tokens', '127.0.0.1')
     .option('--port <n>', 'port (0: any free one)', portArg, 8080)
     .option('--max-photo-mb <n>', 'largest photo an upload may carry, in MiB', positiveIntArg, 50)
-    .addHelpText('after', '\nExamples:\n  finprint serve --catalogue catalogue\n  finprint catalogue user add catalogue alice && finprint serve --catalogue catalogue --host 0.0.0.0')
-    .action(async (f: { catalogue: string; host: string; port: number; maxPhotoMb: number }) => {
+    .option('--engine <engine>', "inference engine embedding uploads: torch (libtorch) or onnx (ONNX Runtime over the catalogue's run)", 'torch')
+    .addHelpText('after', '\nExamples:\n  finprint serve --catalogue catalogue\n  finprint catalogue user add catalogue alice && finprint serve --catalogue catalogue --host 0.0.0.0\n  finprint serve --pack field-pack')
+    .action(async (f: { catalogue?: string; pack?: string; host: string; port: number; maxPhotoMb: number; engine: string }) => {
+      if (f.pack) {
+        await servePack(f.pack, f);
+        return;
+      }
+      if (!f.catalogue) throw new Error('give --catalogue (the review server) or --pack (the field server)');
+      const { checkOneOf } = await import('../../util/check.js');
+      const { ENGINES } = await import('../../identify/model.js');
+      const engine = checkOneOf('--engine', f.engine, ENGINES);
       const { Catalogue } = await import('../../catalogue/catalogue.js');
       const { isLoopback } = await import('../../server/auth.js');
       const { startServer } = await import('../../server/app.js');
@@ -30,7 +40,9 @@ export function register(program: Command): void {
             `--host ${f.host} makes the catalogue reachable from other machines, where every API call needs a reviewer token, and ${f.catalogue} has no reviewers yet: add one with finprint catalogue user add ${f.catalogue} NAME (it prints their token), or serve on 127.0.0.1`,
           );
         }
-        const { url } = await startServer(catalogue, { host: f.host, port: f.port, requireTokens, limits: { maxBytes: f.maxPhotoMb * 1024 * 1024 } });
+        const { runEmbedder } = await import('../../runs/catalogue_model.js');
+        const embedder = () => runEmbedder(catalogue.setup, { engine });
+        const { url } = await startServer(catalogue, { host: f.host, port: f.port, requireTokens, limits: { maxBytes: f.maxPhotoMb * 1024 * 1024 }, embedder });
         console.log(`finprint review server: ${url} (catalogue ${f.catalogue})`);
         console.log(
           requireTokens
@@ -42,4 +54,24 @@ export function register(program: Command): void {
         throw err;
       }
     });
+}
+
+/** The field server over a pack; with --catalogue, a pack of another model version is refused. */
+async function servePack(pack: string, f: { catalogue?: string; host: string; port: number }): Promise<void> {
+  const { readPackManifest, checkPackModel } = await import('../../catalogue/pack.js');
+  const manifest = readPackManifest(pack);
+  if (f.catalogue) {
+    const { Catalogue } = await import('../../catalogue/catalogue.js');
+    const catalogue = await Catalogue.open(f.catalogue);
+    try {
+      checkPackModel(manifest.model, catalogue, `the pack ${pack}`);
+    } finally {
+      await catalogue.close();
+    }
+  }
+  const { isLoopback } = await import('../../server/auth.js');
+  const { startPackServer } = await import('../../server/pack.js');
+  const { url } = await startPackServer(pack, { host: f.host, port: f.port });
+  console.log(`finprint field server: ${url} (pack ${pack}: ${manifest.counts.individuals} individuals, ${manifest.counts.photos} photos, model ${manifest.model.slice(0, 12)})`);
+  if (!isLoopback(f.host)) console.log(`listening beyond this machine: anyone who can reach ${url} can download the pack (its thumbnails and embeddings); there are no tokens on the field server`);
 }

@@ -1,0 +1,130 @@
+// The field server: serves a field pack and what an offline page needs to use it, from this
+// machine, never a CDN: the pack's files under /pack/, onnxruntime-web's wasm and module files
+// under /ort/, and the offline page (dist/web-field) at /. Every response is cross-origin isolated
+// (COOP same-origin, COEP require-corp, CORP same-origin), so the page may use onnxruntime-web's
+// threaded wasm (SharedArrayBuffer).
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, extname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readPackManifest, type PackManifest } from '../catalogue/pack.js';
+import { serverUrl } from './app.js';
+import { isLoopback } from './auth.js';
+
+/** Where the offline page is built (this module is dist/src/server/pack.js). */
+export const DEFAULT_FIELD_WEB_DIR = fileURLToPath(new URL('../../web-field/', import.meta.url));
+
+/** onnxruntime-web's dist folder (its wasm binaries and .mjs loaders). */
+export function ortWebDir(): string {
+  return dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+}
+
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+  '.jpg': 'image/jpeg',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const PLACEHOLDER = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>finprint field pack</title></head>
+<body><h1>finprint field pack</h1>
+<p>The offline identification page is not built yet (no dist/web-field). The pack is served under <a href="/pack/manifest.json">/pack/</a> and ONNX Runtime Web under /ort/.</p>
+</body></html>
+`;
+
+export interface PackServerOptions {
+  /** The offline page's folder (default dist/web-field); absent: a placeholder page. */
+  webDir?: string;
+  /** onnxruntime-web's dist folder (default: the installed package's). */
+  ortDir?: string;
+  /**
+   * Listening on loopback: refuse requests naming another host (DNS rebinding would let a web
+   * site read the pack). Default true; startPackServer sets it from the address.
+   */
+  loopbackOnly?: boolean;
+}
+
+/** Sends `relative` from `root` when it is a regular file inside it (no climbing out, no dot files). */
+async function sendFrom(root: string, relative: string, request: FastifyRequest, reply: FastifyReply, allowed?: (file: string) => boolean): Promise<boolean> {
+  const parts = relative.split('/');
+  if (relative.includes('\0') || relative.includes('\\') || parts.some((p) => p === '..' || p.startsWith('.'))) return false;
+  const file = resolve(root, ...parts.filter(Boolean));
+  if (!file.startsWith(root + sep) || (allowed && !allowed(file))) return false;
+  const s = await stat(file).catch(() => null);
+  if (!s?.isFile()) return false;
+  const etag = `W/"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`;
+  void reply.header('Cache-Control', 'no-cache').header('ETag', etag);
+  if (request.headers['if-none-match'] === etag) {
+    await reply.code(304).send();
+    return true;
+  }
+  await reply.type(TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream').header('Content-Length', s.size).send(createReadStream(file));
+  return true;
+}
+
+/** The field server over a pack folder (checked: a manifest of a known format). */
+export async function buildPackServer(packDir: string, options: PackServerOptions = {}): Promise<{ app: FastifyInstance; manifest: PackManifest }> {
+  const manifest = readPackManifest(packDir);
+  const pack = resolve(packDir);
+  const ort = resolve(options.ortDir ?? ortWebDir());
+  const web = resolve(options.webDir ?? DEFAULT_FIELD_WEB_DIR);
+  const app = Fastify({ logger: false, bodyLimit: 1024, return503OnClosing: true });
+  app.addHook('onSend', async (_request, reply) => {
+    for (const [k, v] of Object.entries(ISOLATION_HEADERS)) void reply.header(k, v);
+    void reply.header('X-Content-Type-Options', 'nosniff');
+    void reply.header('Referrer-Policy', 'no-referrer');
+    if (!reply.hasHeader('Cache-Control')) void reply.header('Cache-Control', 'no-store');
+  });
+  if (options.loopbackOnly ?? true) {
+    app.addHook('onRequest', async (request, reply) => {
+      const host = (request.headers.host ?? '').toLowerCase();
+      const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+      if (request.headers.host !== undefined && !isLoopback(name)) {
+        return reply.code(403).send({ error: `this server listens on this machine only, and the request names host ${JSON.stringify(request.headers.host)}; open it as http://127.0.0.1 or http://localhost` });
+      }
+      return undefined;
+    });
+  }
+  app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ error: `not found: ${request.url.split('?')[0]}` }));
+
+  app.get<{ Params: { '*': string } }>('/pack/*', async (request, reply) => ((await sendFrom(pack, request.params['*'], request, reply)) ? reply : reply.callNotFound()));
+  app.get<{ Params: { '*': string } }>('/ort/*', async (request, reply) =>
+    (await sendFrom(ort, request.params['*'], request, reply, (f) => /\.(wasm|mjs|js)$/.test(f) && !f.includes(`${sep}node${sep}`))) ? reply : reply.callNotFound(),
+  );
+  app.get('/', async (request, reply) => {
+    if (await sendFrom(web, 'index.html', request, reply)) return reply;
+    return reply.type('text/html; charset=utf-8').send(PLACEHOLDER);
+  });
+  app.get<{ Params: { '*': string } }>('/*', async (request, reply) => ((await sendFrom(web, request.params['*'], request, reply)) ? reply : reply.callNotFound()));
+  await app.ready();
+  return { app, manifest };
+}
+
+/** Builds the field server and listens; resolves to it and its URL. */
+export async function startPackServer(packDir: string, options: PackServerOptions & { host: string; port: number }): Promise<{ app: FastifyInstance; url: string; manifest: PackManifest }> {
+  const { app, manifest } = await buildPackServer(packDir, { loopbackOnly: isLoopback(options.host), ...options });
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return { app, url: serverUrl(options.host, port), manifest };
+}
