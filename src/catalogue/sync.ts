@@ -10,6 +10,7 @@
 //     decisions: [{ id (uuid), photo: { name, type, data (base64) }, date, latitude, longitude, notes,
 //                   decision: { kind: 'match', individualId } | { kind: 'new' } | { kind: 'unsure' },
 //                   at, observer }] }
+import { createHash } from 'node:crypto';
 import type { Catalogue } from './catalogue.js';
 import type { PhotoEmbedder } from './embedder.js';
 import { InvalidRequestError } from './errors.js';
@@ -151,19 +152,71 @@ async function currentIndividual(catalogue: Catalogue, id: string): Promise<{ id
   return { id: current.id, merged: current.id !== id };
 }
 
+/** Entries imported per Catalogue.intake call: one embedding pass each. */
+export const SYNC_BATCH = 32;
+
+/** An entry whose photo is to be imported, its proposal recorded as pending. */
+interface PendingEntry {
+  index: number;
+  entry: SyncEntry;
+  before: Proposal | null;
+  target: { id: string; merged: boolean } | null;
+  proposal: Proposal;
+  bytes: Buffer;
+  sha256: string;
+}
+
 /**
  * Imports a sync file's entries into the catalogue as encounters to review with their proposals.
- * `source` names the file (kept with each proposal).
+ * `source` names the file (kept with each proposal). Photos are imported in batches of `batch`
+ * entries (one embedding pass each); each entry's proposal is recorded as pending before its
+ * batch is imported, so a sync stopped part way finishes the batch next time.
  */
-export async function syncDecisions(catalogue: Catalogue, file: SyncFile, embedder: PhotoEmbedder, options: { source: string; limits?: PhotoLimits }): Promise<SyncSummary> {
+export async function syncDecisions(catalogue: Catalogue, file: SyncFile, embedder: PhotoEmbedder, options: { source: string; limits?: PhotoLimits; batch?: number }): Promise<SyncSummary> {
   checkPackModel(file.pack.model, catalogue, `${options.source} (a sync file)`);
-  const outcomes: SyncOutcome[] = [];
+  const batchSize = Math.max(1, options.batch ?? SYNC_BATCH);
+  const outcomes: (SyncOutcome | undefined)[] = new Array(file.decisions.length);
   const source = `${options.source} (pack ${file.pack.created})`;
-  for (const e of file.decisions) {
+  let pending: PendingEntry[] = [];
+
+  const flush = async (): Promise<void> => {
+    const batch = pending;
+    pending = [];
+    if (!batch.length) return;
+    const results = await catalogue.intake(
+      batch.map(({ entry: e, bytes }) => ({ source: { bytes }, name: e.photo.name, date: e.date, latitude: e.latitude, longitude: e.longitude, observer: e.observer, notes: e.notes })),
+      embedder,
+      { ...(options.limits ? { limits: options.limits } : {}), quiet: true },
+    );
+    // In file order, one at a time: an entry's proposal is stored before the next one looks.
+    for (const [k, { index, entry: e, before, target, proposal }] of batch.entries()) {
+      const name = e.photo.name;
+      const result = results[k];
+      if (!result || result.status === 'rejected') {
+        await catalogue.store.removeProposal(e.id);
+        outcomes[index] = { id: e.id, name, status: 'rejected', reason: result?.status === 'rejected' ? result.reason : 'not imported' };
+        continue;
+      }
+      let encounterId = result.status === 'added' ? result.encounter.id : null;
+      if (result.status === 'duplicate' && before && result.photo) {
+        // A sync stopped after importing this entry's photo: the encounter made then is its own.
+        const made = await catalogue.store.encounter(result.photo.encounterId);
+        if (made && made.status === 'unreviewed' && made.created >= before.synced && !(await catalogue.store.proposalOf(made.id))) encounterId = made.id;
+      }
+      proposal.encounterId = encounterId;
+      proposal.outcome = encounterId === null ? 'duplicate' : target?.merged ? 'merged' : 'attached';
+      await catalogue.store.putProposal(proposal);
+      if (encounterId === null) outcomes[index] = { id: e.id, name, status: 'duplicate', photo: result.status === 'duplicate' ? (result.photo?.id ?? null) : null, encounter: result.status === 'duplicate' ? (result.photo?.encounterId ?? null) : null, proposal };
+      else if (target?.merged && e.decision.kind === 'match') outcomes[index] = { id: e.id, name, status: 'merged', encounter: encounterId, proposal, mergedFrom: e.decision.individualId, mergedInto: target.id };
+      else outcomes[index] = { id: e.id, name, status: 'added', encounter: encounterId, proposal };
+    }
+  };
+
+  for (const [index, e] of file.decisions.entries()) {
     const name = e.photo.name;
     const before = await catalogue.store.proposalByEntry(e.id);
     if (before && before.outcome !== 'pending') {
-      outcomes.push({ id: e.id, name, status: 'already', encounter: before.encounterId });
+      outcomes[index] = { id: e.id, name, status: 'already', encounter: before.encounterId };
       continue;
     }
     let target: { id: string; merged: boolean } | null = null;
@@ -171,10 +224,15 @@ export async function syncDecisions(catalogue: Catalogue, file: SyncFile, embedd
       target = await currentIndividual(catalogue, e.decision.individualId);
       if (!target) {
         if (before) await catalogue.store.removeProposal(e.id);
-        outcomes.push({ id: e.id, name, status: 'rejected', reason: `the field decision matches individual ${e.decision.individualId}, which the catalogue does not know` });
+        outcomes[index] = { id: e.id, name, status: 'rejected', reason: `the field decision matches individual ${e.decision.individualId}, which the catalogue does not know` };
         continue;
       }
     }
+    const bytes = Buffer.from(e.photo.data, 'base64');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // The same photo twice in one batch would be a duplicate of nothing: the earlier one is imported first,
+    // so the later is reported as a duplicate of it (or tried again when it was not imported), as one by one.
+    if (pending.length >= batchSize || pending.some((p) => p.sha256 === sha256)) await flush();
     const proposal: Proposal = {
       entryId: e.id,
       encounterId: null,
@@ -189,31 +247,11 @@ export async function syncDecisions(catalogue: Catalogue, file: SyncFile, embedd
     };
     // Recorded before the photo is imported: a sync stopped between the two finds it next time.
     if (!before) await catalogue.store.putProposal(proposal);
-    const bytes = Buffer.from(e.photo.data, 'base64');
-    const [result] = await catalogue.intake(
-      [{ source: { bytes }, name, date: e.date, latitude: e.latitude, longitude: e.longitude, observer: e.observer, notes: e.notes }],
-      embedder,
-      { ...(options.limits ? { limits: options.limits } : {}), quiet: true },
-    );
-    if (!result || result.status === 'rejected') {
-      await catalogue.store.removeProposal(e.id);
-      outcomes.push({ id: e.id, name, status: 'rejected', reason: result?.status === 'rejected' ? result.reason : 'not imported' });
-      continue;
-    }
-    let encounterId = result.status === 'added' ? result.encounter.id : null;
-    if (result.status === 'duplicate' && before && result.photo) {
-      // A sync stopped after importing this entry's photo: the encounter made then is its own.
-      const made = await catalogue.store.encounter(result.photo.encounterId);
-      if (made && made.status === 'unreviewed' && made.created >= before.synced && !(await catalogue.store.proposalOf(made.id))) encounterId = made.id;
-    }
-    proposal.encounterId = encounterId;
-    proposal.outcome = encounterId === null ? 'duplicate' : target?.merged ? 'merged' : 'attached';
-    await catalogue.store.putProposal(proposal);
-    if (encounterId === null) outcomes.push({ id: e.id, name, status: 'duplicate', photo: result.status === 'duplicate' ? (result.photo?.id ?? null) : null, encounter: result.status === 'duplicate' ? (result.photo?.encounterId ?? null) : null, proposal });
-    else if (target?.merged && e.decision.kind === 'match') outcomes.push({ id: e.id, name, status: 'merged', encounter: encounterId, proposal, mergedFrom: e.decision.individualId, mergedInto: target.id });
-    else outcomes.push({ id: e.id, name, status: 'added', encounter: encounterId, proposal });
+    pending.push({ index, entry: e, before, target, proposal, bytes, sha256 });
   }
+  await flush();
   const counts = { added: 0, merged: 0, duplicate: 0, already: 0, rejected: 0 };
-  for (const o of outcomes) counts[o.status]++;
-  return { source, outcomes, counts };
+  const done = outcomes.filter((o): o is SyncOutcome => o !== undefined);
+  for (const o of done) counts[o.status]++;
+  return { source, outcomes: done, counts };
 }

@@ -5,15 +5,16 @@ import { basename } from 'node:path';
 import { Catalogue } from '../catalogue/catalogue.js';
 import { parseSyncFile, syncDecisions, type SyncSummary } from '../catalogue/sync.js';
 import { runEmbedder } from './catalogue_model.js';
+import type { EngineName } from './run_engine.js';
 
-export async function runCatalogueSync(dir: string, file: string): Promise<SyncSummary> {
+export async function runCatalogueSync(dir: string, file: string, options: { engine?: EngineName } = {}): Promise<SyncSummary> {
   const parsed = parseSyncFile(await readFile(file, 'utf8'), file);
   const catalogue = await Catalogue.open(dir);
   try {
     // The model version is checked before the model is loaded: a wrong file fails fast.
     const { checkPackModel } = await import('../catalogue/pack.js');
     checkPackModel(parsed.pack.model, catalogue, `${file} (a sync file)`);
-    const embedder = await runEmbedder(catalogue.setup);
+    const embedder = await runEmbedder(catalogue.setup, { ...(options.engine ? { engine: options.engine } : {}) });
     return await syncDecisions(catalogue, parsed, embedder, { source: basename(file) });
   } finally {
     await catalogue.close();

@@ -129,12 +129,13 @@ describe('reading', () => {
     }
   });
 
-  test('GET /api/encounters/:id: the encounter and its photos; 404; 400', async () => {
+  test('GET /api/encounters/:id: the encounter, its photos, no proposal; 404; 400', async () => {
     const e = await unreviewed();
     const r = await call(`/api/encounters/${e.id}`);
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, await catalogue.encounter(e.id));
     assert.equal(r.body.photos.length, 1);
+    assert.equal(r.body.proposal, null, 'an encounter not synced from the field has no proposal');
     const missing = await call('/api/encounters/999999');
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.body, { error: 'no encounter 999999' });

@@ -266,3 +266,34 @@ test('review page: confirm the first candidate with the keyboard, the next match
   assert.deepEqual(errors, [], 'no errors in the page');
   await page.close();
 });
+
+test('review page: a field decision synced with the encounter is shown, and a accepts its match', { skip }, async () => {
+  const { items } = await api<{ items: { id: number }[] }>('/queue?status=unreviewed&sort=id');
+  const target = items[items.length - 1]!.id;
+  const { items: [known] } = await api<{ items: { individualId: string }[] }>('/queue?status=confirmed&limit=1');
+  const individual = known!.individualId;
+  // As finprint catalogue sync leaves it: a match to an individual merged (into `individual`) since the pack was made.
+  const store = new SqliteStore(join(catalogueDir, 'catalogue.db'));
+  try {
+    await store.putProposal({ entryId: '6f1c2b1e-0000-4000-8000-000000000001', encounterId: target, kind: 'match', individualId: individual, proposedIndividualId: 'FP-OLD', by: 'ana', at: '2024-07-01T10:05:00Z', source: 'field.json (pack 2024-06-30)', synced: '2024-07-02T08:00:00Z', outcome: 'merged' });
+  } finally {
+    await store.close();
+  }
+  const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${url}#/encounter/${target}`);
+  await reviewReady(page, { encounter: target });
+  const text = (await page.textContent('.proposal'))!;
+  assert.match(text, new RegExp(`Field decision: match ${individual} \\(proposed as FP-OLD, since merged into ${individual}\\) by ana, 2024-07-01 10:05`));
+  assert.equal(await page.getAttribute('.proposal a', 'href'), `#/individual/${encodeURIComponent(individual)}`);
+  await blur(page);
+  await page.keyboard.press('?');
+  assert.match((await page.textContent('#help'))!, /accept the field decision/);
+  await page.keyboard.press('?');
+  await page.keyboard.press('a');
+  await until('the confirmation', async () => ((await inDatabase((s) => s.encounter(target)))?.status === 'confirmed' ? true : undefined));
+  assert.equal((await inDatabase((s) => s.encounter(target)))?.individualId, individual, 'confirmed as the proposed individual');
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.close();
+});

@@ -5,11 +5,11 @@
 import type { App, View } from './app.js';
 import { describeCurrent } from './app.js';
 import { ApiError } from './api.js';
-import { clear, count, day, h, individualLabel, percent, place, score } from './dom.js';
+import { append, clear, count, day, h, individualLabel, percent, place, score } from './dom.js';
 import { probabilityBar, queueParams } from './queue.js';
 import type { Shortcut } from './shortcuts.js';
 import { load, PLACE_DEFAULTS, QUEUE_DEFAULTS, save, SEARCH_DEFAULTS, type Place, type QueuePrefs, type SearchPrefs } from './storage.js';
-import type { Candidate, Candidates, Decision, DecisionRequest, EncounterView, Page, Photo, QueuePage } from './types.js';
+import type { Candidate, Candidates, Decision, DecisionRequest, EncounterView, Page, Photo, Proposal, QueuePage } from './types.js';
 import { PhotoViewer } from './viewer.js';
 
 export class ReviewView implements View {
@@ -26,6 +26,8 @@ export class ReviewView implements View {
   private loadingCandidates = 0;
   private readonly root: HTMLElement;
   private readonly head: HTMLElement;
+  /** The field decision synced with the encounter (finprint catalogue sync), when there is one. */
+  private readonly proposal: HTMLElement;
   private readonly banner: HTMLElement;
   private readonly searched: HTMLElement;
   private readonly list: HTMLElement;
@@ -37,6 +39,7 @@ export class ReviewView implements View {
 
   constructor(private readonly app: App, container: HTMLElement, private readonly id: number) {
     this.head = h('div', { class: 'review-head' });
+    this.proposal = h('div', { class: 'proposal', hidden: true, 'aria-label': 'Field decision' });
     this.banner = h('div', { class: 'banner', hidden: true, role: 'status' });
     this.searched = h('p', { class: 'searched', role: 'status' });
     this.list = h('ol', { class: 'candidates', 'aria-label': 'Candidates' });
@@ -54,6 +57,7 @@ export class ReviewView implements View {
       button('Shortcuts', '?', () => this.app.toggleHelp(), 'secondary'));
     this.root = h('section', { class: 'review', 'data-view': 'review', 'data-encounter-id': id },
       this.head,
+      this.proposal,
       this.form,
       this.searched,
       this.banner,
@@ -150,6 +154,7 @@ export class ReviewView implements View {
       this.app.noteSpecies(data.encounter.species);
       if (this.queryPhoto !== null && !data.photos.some((p) => p.id === this.queryPhoto)) this.queryPhoto = null;
       this.drawHead();
+      this.drawProposal();
       this.drawPhotos();
       this.drawHistory(decisions);
       this.showStatus();
@@ -217,6 +222,34 @@ export class ReviewView implements View {
         h('button', { type: 'button', class: 'secondary', onclick: () => void this.neighbour(1), title: 'shortcut: ]' }, 'Next ', h('kbd', {}, ']'), ' →')));
     this.root.dataset.version = String(e.version);
     this.root.dataset.status = e.status;
+  }
+
+  /** Who proposed what in the field, and when; a match links to its individual and is accepted with a. */
+  private drawProposal(): void {
+    const p: Proposal | null = this.data?.proposal ?? null;
+    clear(this.proposal);
+    this.proposal.hidden = !p;
+    if (!p) {
+      delete this.root.dataset.proposal;
+      return;
+    }
+    this.root.dataset.proposal = p.kind;
+    const link = (id: string): HTMLElement => h('a', { href: `#/individual/${encodeURIComponent(id)}` }, id);
+    const what = p.kind === 'match' && p.individualId
+      ? ['match ', link(p.individualId),
+        p.proposedIndividualId && p.proposedIndividualId !== p.individualId
+          ? h('span', { class: 'muted' }, ` (proposed as ${p.proposedIndividualId}, since merged into ${p.individualId})`) : null]
+      : [p.kind === 'new' ? 'new individual' : p.kind === 'unsure' ? 'unsure' : p.kind];
+    const when = p.at ? p.at.slice(0, 16).replace('T', ' ') : null;
+    append(this.proposal, [
+      h('strong', {}, 'Field decision: '),
+      h('span', { class: 'proposal-kind', 'data-kind': p.kind }, what),
+      p.by ? ` by ${p.by}` : ' (observer not recorded)',
+      when ? `, ${when}` : '',
+      h('span', { class: 'muted' }, ` · from ${p.source}, synced ${p.synced.slice(0, 10)}`),
+      p.kind === 'match' && p.individualId
+        ? [' ', h('button', { type: 'button', class: 'primary', title: `confirm encounter ${this.id} as ${p.individualId}, as proposed (shortcut: a)`, onclick: () => void this.acceptProposal() }, `Accept ${p.individualId} `, h('kbd', {}, 'a'))]
+        : null]);
   }
 
   private showStatus(): void {
@@ -373,6 +406,16 @@ export class ReviewView implements View {
     await this.decideHere({ action: 'confirm', encounterId: this.id, version, individualId: c.individual.id });
   }
 
+  /** Confirms the encounter as the individual the field decision proposed (a match only). */
+  private async acceptProposal(): Promise<void> {
+    const p = this.data?.proposal ?? null;
+    const version = this.version();
+    if (!p) return void this.app.message('This encounter has no field decision to accept.', 'warn');
+    if (p.kind !== 'match' || !p.individualId) return void this.app.message(`The field decision is ${p.kind === 'new' ? 'a new individual' : 'unsure'}, not a match: decide with the candidates (n makes a new individual).`, 'warn');
+    if (version === null) return;
+    await this.decideHere({ action: 'confirm', encounterId: this.id, version, individualId: p.individualId });
+  }
+
   private async newIndividual(): Promise<void> {
     const version = this.version();
     if (version === null) return;
@@ -467,6 +510,7 @@ export class ReviewView implements View {
     return [
       { keys: ['1', '2', '3', '4', '5', '6', '7', '8', '9'], shown: '1 … 9', label: 'confirm as candidate N', run: (e) => void this.confirm(Number(e.key) - 1) },
       { keys: ['Enter'], label: 'confirm as the selected candidate', run: () => void this.confirm(this.selected) },
+      { keys: ['a'], label: 'accept the field decision: confirm as the individual it proposes (when it is a match)', run: () => void this.acceptProposal() },
       { keys: ['n'], label: 'new individual (generated id, optional name)', run: () => void this.newIndividual() },
       { keys: ['u'], label: 'unidentifiable', run: () => void this.simple('unidentifiable') },
       { keys: ['s'], label: 'skip (decide later)', run: () => void this.simple('skip') },

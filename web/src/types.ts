@@ -100,9 +100,27 @@ export interface QueuePage {
   items: QueueItem[];
 }
 
+/** A field decision (made offline with a field pack, brought in by finprint catalogue sync), shown as a proposal. */
+export interface Proposal {
+  entryId: string;
+  encounterId: number | null;
+  kind: 'match' | 'new' | 'unsure';
+  /** The individual proposed (match only): the one it was merged into when merged since. */
+  individualId: string | null;
+  /** The individual as the field decision named it (differs from individualId after a merge). */
+  proposedIndividualId: string | null;
+  by: string | null;
+  at: string | null;
+  source: string;
+  synced: string;
+  outcome: 'attached' | 'duplicate' | 'merged' | 'pending';
+}
+
 export interface EncounterView {
   encounter: Encounter;
   photos: Photo[];
+  /** The field decision synced with this encounter, or null. */
+  proposal: Proposal | null;
 }
 
 export interface Candidate {

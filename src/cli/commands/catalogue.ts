@@ -59,10 +59,14 @@ export function register(program: Command): void {
     .argument('<file>', 'sync file exported by the offline page (JSON, format 1)')
     .description("Field decisions made offline with a field pack: each photo becomes an encounter to review, carrying the field decision as a proposal. A file of another model version is refused; a photo already in the catalogue and a match to an individual merged since are reported; syncing the same file again adds nothing.")
     .option('--json', 'print one JSON object')
+    .option('--engine <engine>', 'inference engine: torch (libtorch) or onnx (ONNX Runtime); their embeddings are interchangeable', 'torch')
     .addHelpText('after', '\nExample:\n  finprint catalogue sync catalogue field-2024-07-01.json')
-    .action(async (dir: string, file: string, f: { json?: boolean }) => {
+    .action(async (dir: string, file: string, f: { json?: boolean; engine: string }) => {
+      const { checkOneOf } = await import('../../util/check.js');
+      const { ENGINES } = await import('../../identify/model.js');
+      const engine = checkOneOf('--engine', f.engine, ENGINES);
       const { runCatalogueSync, describeSync } = await import('../../runs/catalogue_sync.js');
-      const s = await runCatalogueSync(dir, file);
+      const s = await runCatalogueSync(dir, file, { engine });
       if (f.json) console.log(JSON.stringify(s));
       else console.log(describeSync(s));
       if (s.counts.rejected) process.exitCode = 1;
