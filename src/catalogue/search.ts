@@ -151,40 +151,58 @@ export class GalleryIndex {
     const n = this.position.size;
     let first = 0;
     return requests.map((r, k) => {
-      const result = this.collect(scores.subarray(first * n, (first + counts[k]!) * n), counts[k]!, r.filter, r.options);
+      const result = this.collect(scores.slice(first * n, (first + counts[k]!) * n), counts[k]!, r.filter, r.options);
       first += counts[k]!;
       return result;
     });
   }
 
-  /** One search's answer from its queries' scores ([count, photos]). */
+  /** One search's answer from its queries' scores ([count, photos]; its own copy, changed here). */
   private collect(scores: Float32Array, count: number, filter: SearchFilter, options: SearchOptions): SearchResult {
     const { keep, words } = filterOf(filter);
-    const filtered = words.length > 0;
     const n = this.position.size;
-    // Best score and row per individual (per photo: every row), over the rows that pass.
-    const bestScore = new Float32Array(options.per === 'photo' ? this.rows.length : this.individuals.length).fill(-Infinity);
+    // The best of the queries for each photo, in the first row; excluded photos can never win.
+    for (let q = 1; q < count; q++) for (let j = 0; j < n; j++) scores[j] = Math.max(scores[j]!, scores[q * n + j]!);
+    const excluded = new Set<number>();
+    for (const id of options.exclude ?? []) {
+      const at = this.position.get(id);
+      if (at !== undefined) excluded.add(at);
+    }
+    // Rows the filter leaves out are marked too (-Infinity), so the hot loop below only compares numbers.
+    const own = scores.subarray(0, n);
+    for (const at of excluded) own[at] = -Infinity;
+    let searched = this.rows.length;
+    if (words.length || excluded.size) {
+      searched = 0;
+      for (let i = 0; i < this.rows.length; i++) {
+        const at = this.at[i]!;
+        if (own[at] === -Infinity || (words.length && !keep(this.rows[i]!))) own[at] = -Infinity;
+        else searched++;
+      }
+    }
+    const perPhoto = options.per === 'photo';
+    const bestScore = new Float32Array(perPhoto ? this.rows.length : this.individuals.length).fill(-Infinity);
     const bestRow = new Int32Array(bestScore.length).fill(-1);
-    let searched = 0;
     for (let i = 0; i < this.rows.length; i++) {
-      const r = this.rows[i]!;
-      if ((options.exclude && options.exclude.has(r.photoId)) || (filtered && !keep(r))) continue;
-      searched++;
-      const at = this.at[i]!;
-      let score = scores[at]!;
-      for (let q = 1; q < count; q++) score = Math.max(score, scores[q * n + at]!);
-      const slot = options.per === 'photo' ? i : this.individualOf[i]!;
+      const score = own[this.at[i]!]!;
+      const slot = perPhoto ? i : this.individualOf[i]!;
       if (score > bestScore[slot]!) {
         bestScore[slot] = score;
         bestRow[slot] = i;
       }
     }
-    const found: Match[] = [];
+    // The top slots, kept sorted in a short list rather than sorting every individual.
+    const top: number[] = [];
     for (let slot = 0; slot < bestRow.length; slot++) {
-      const i = bestRow[slot]!;
-      if (i >= 0) found.push({ individualId: this.rows[i]!.individualId, photoId: this.rows[i]!.photoId, score: bestScore[slot]! });
+      if (bestRow[slot]! < 0) continue;
+      const score = bestScore[slot]!;
+      if (top.length === options.top && score <= bestScore[top[top.length - 1]!]!) continue;
+      let k = top.length;
+      while (k > 0 && bestScore[top[k - 1]!]! < score) k--;
+      top.splice(k, 0, slot);
+      if (top.length > options.top) top.pop();
     }
-    const matches = found.sort((a, b) => b.score - a.score).slice(0, options.top);
+    const matches = top.map((slot) => ({ individualId: this.rows[bestRow[slot]!]!.individualId, photoId: this.rows[bestRow[slot]!]!.photoId, score: bestScore[slot]! }));
     const description = `${searched.toLocaleString('en')} of ${this.rows.length.toLocaleString('en')} photos${words.length ? `: ${words.join(', ')}` : ''}`;
     return { searched, total: this.rows.length, description, matches };
   }
