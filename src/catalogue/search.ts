@@ -71,12 +71,14 @@ export function filterOf(f: SearchFilter): { keep: (r: GalleryRow) => boolean; w
 }
 
 export class GalleryIndex {
+  /** The embeddings as columns, [dim, photos]: a product with queries reads it contiguously. */
   private readonly matrix: torch.Tensor | null;
   /** Matrix row of each photo id. */
   private readonly position = new Map<number, number>();
   private rows: GalleryRow[] = [];
   /** For each gallery row: its matrix row, and its individual as an index into `individuals`. */
   private at = new Int32Array(0);
+  private galleryAt = new Set<number>();
   private individualOf = new Int32Array(0);
   private individuals: string[] = [];
 
@@ -88,7 +90,7 @@ export class GalleryIndex {
       this.position.set(photoId, i);
       flat.set(v, i++ * dim);
     }
-    this.matrix = vectors.size ? torch.tensor(flat, [vectors.size, dim]).keep() : null;
+    this.matrix = vectors.size ? torch.tidy(() => torch.tensor(flat, [vectors.size, dim]).transpose(0, 1).contiguous()).keep() : null;
   }
 
   dispose(): void {
@@ -101,6 +103,7 @@ export class GalleryIndex {
     const index = new Map<string, number>();
     this.individuals = [];
     this.at = Int32Array.from(this.rows, (r) => this.position.get(r.photoId)!);
+    this.galleryAt = new Set(this.at);
     this.individualOf = Int32Array.from(this.rows, (r) => {
       let k = index.get(r.individualId);
       if (k === undefined) {
@@ -123,7 +126,7 @@ export class GalleryIndex {
   /** Similarities of each query (unit rows, [count, dim]) to every embedded photo, [count, photos]. */
   private scores(queries: Float32Array, count: number): Float32Array {
     if (!this.matrix || count === 0) return new Float32Array(0);
-    return torch.tidy(() => torch.tensor(queries, [count, this.dim]).matmul(this.matrix!.transpose(0, 1)).toFloat32Array());
+    return torch.tidy(() => torch.tensor(queries, [count, this.dim]).matmul(this.matrix!).toFloat32Array());
   }
 
   /**
@@ -171,12 +174,12 @@ export class GalleryIndex {
     // Rows the filter leaves out are marked too (-Infinity), so the hot loop below only compares numbers.
     const own = scores.subarray(0, n);
     for (const at of excluded) own[at] = -Infinity;
-    let searched = this.rows.length;
-    if (words.length || excluded.size) {
+    let searched = this.rows.length - [...excluded].filter((at) => this.galleryAt.has(at)).length;
+    if (words.length) {
       searched = 0;
       for (let i = 0; i < this.rows.length; i++) {
         const at = this.at[i]!;
-        if (own[at] === -Infinity || (words.length && !keep(this.rows[i]!))) own[at] = -Infinity;
+        if (own[at] === -Infinity || !keep(this.rows[i]!)) own[at] = -Infinity;
         else searched++;
       }
     }
@@ -229,6 +232,6 @@ export class GalleryIndex {
   vector(photoId: number): Float32Array | undefined {
     const at = this.position.get(photoId);
     if (at === undefined || !this.matrix) return undefined;
-    return torch.tidy(() => this.matrix!.narrow(0, at, 1).toFloat32Array());
+    return torch.tidy(() => this.matrix!.narrow(1, at, 1).contiguous().toFloat32Array());
   }
 }
