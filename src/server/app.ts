@@ -1,5 +1,5 @@
 // The review server: a fastify instance over one open catalogue, serving the JSON API under /api,
-// its OpenAPI document, and the review page's files. `buildServer` makes it without listening
+// its OpenAPI document, and the review page's files (and, with a pack, the field page under /field/). `buildServer` makes it without listening
 // (tests drive it with inject); `startServer` listens and says where.
 import Fastify, { type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -13,6 +13,7 @@ import { HttpError, installErrorHandlers } from './errors.js';
 import { collectOpenApi } from './openapi.js';
 import { registerDecisions } from './decisions.js';
 import { registerIndividuals } from './individuals.js';
+import { fieldRoutes, type FieldRoutesOptions } from './pack.js';
 import { registerPage } from './page.js';
 import { registerPhotos } from './photos.js';
 import { registerReview } from './review.js';
@@ -31,7 +32,17 @@ export interface ServerOptions {
   webDir?: string;
   /** Where the server's own failures are written (default stderr). */
   log?: (message: string) => void;
+  /**
+   * Also offer the offline field page over this pack (checked by the caller: of the catalogue's
+   * model) under /field/: page, pack (/field/pack/*) and ONNX Runtime Web (/field/ort/*), cross-origin
+   * isolated. Loopback only: the pack would otherwise be open to anyone (the page cannot send a
+   * token), so it is refused together with requireTokens.
+   */
+  field?: FieldRoutesOptions;
 }
+
+/** Where the review server offers the field page (ServerOptions.field). */
+export const FIELD_PATH = '/field/';
 
 /** The page's files, built from web/ into dist/web (this module is dist/src/server/app.js). */
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -53,6 +64,7 @@ function onceEmbedder(make: () => Promise<PhotoEmbedder>): () => Promise<PhotoEm
 /** The review server over an open catalogue (the caller closes both). */
 export async function buildServer(catalogue: Catalogue, options: ServerOptions = {}): Promise<FastifyInstance> {
   const requireTokens = options.requireTokens ?? false;
+  if (options.field && requireTokens) throw new Error('the field page is offered on a loopback review server only (its pack would be readable without a reviewer token)');
   const limits = { ...DEFAULT_PHOTO_LIMITS, maxFiles: DEFAULT_MAX_FILES, ...options.limits };
   const ctx: ServerContext = {
     catalogue,
@@ -61,6 +73,7 @@ export async function buildServer(catalogue: Catalogue, options: ServerOptions =
     embedder: onceEmbedder(options.embedder ?? (() => runEmbedder(catalogue.setup))),
     limits,
     webDir: options.webDir ?? DEFAULT_WEB_DIR,
+    fieldPage: options.field ? FIELD_PATH : null,
   };
   const app = Fastify({
     logger: false,
@@ -94,6 +107,7 @@ export async function buildServer(catalogue: Catalogue, options: ServerOptions =
     },
     async () => openapi.document(),
   );
+  if (options.field) await app.register(fieldRoutes, { ...options.field, prefix: FIELD_PATH.slice(0, -1) });
   registerPage(app, ctx);
   await app.ready();
   return app;

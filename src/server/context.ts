@@ -14,4 +14,6 @@ export interface ServerContext {
   embedder(): Promise<PhotoEmbedder>;
   limits: PhotoLimits & { maxFiles: number };
   webDir: string;
+  /** Where the field page is offered beside the review page ('/field/'), or null. */
+  fieldPage: string | null;
 }

@@ -1,9 +1,10 @@
 // The field server: serves a field pack and what an offline page needs to use it, from this
 // machine, never a CDN: the pack's files under /pack/, onnxruntime-web's wasm and module files
-// under /ort/, and the offline page (dist/web-field) at /. Every response is cross-origin isolated
-// (COOP same-origin, COEP require-corp, CORP same-origin), so the page may use onnxruntime-web's
-// threaded wasm (SharedArrayBuffer).
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+// under /ort/, and the offline page (dist/web-field) at / (serve --pack); or the same under /field/
+// beside the review page (serve --catalogue --pack, see fieldRoutes). Every field response is
+// cross-origin isolated (COOP same-origin, COEP require-corp, CORP same-origin), so the page may
+// use onnxruntime-web's threaded wasm (SharedArrayBuffer).
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -48,7 +49,7 @@ const TYPES: Readonly<Record<string, string>> = {
 const PLACEHOLDER = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>finprint field pack</title></head>
 <body><h1>finprint field pack</h1>
-<p>The offline identification page is not built yet (no dist/web-field). The pack is served under <a href="/pack/manifest.json">/pack/</a> and ONNX Runtime Web under /ort/.</p>
+<p>The offline identification page is not built yet (no dist/web-field). The pack is served under <a href="pack/manifest.json">pack/</a> and ONNX Runtime Web under ort/.</p>
 </body></html>
 `;
 
@@ -82,19 +83,60 @@ async function sendFrom(root: string, relative: string, request: FastifyRequest,
   return true;
 }
 
+export interface FieldRoutesOptions {
+  /** The pack folder (already checked by the caller). */
+  packDir: string;
+  /** The offline page's folder (default dist/web-field); absent: a placeholder page. */
+  webDir?: string;
+  /** onnxruntime-web's dist folder (default: the installed package's). */
+  ortDir?: string;
+}
+
+/** Sets the cross-origin isolation headers (and no-store where nothing else was said). */
+export async function isolate(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  for (const [k, v] of Object.entries(ISOLATION_HEADERS)) void reply.header(k, v);
+  void reply.header('X-Content-Type-Options', 'nosniff');
+  void reply.header('Referrer-Policy', 'no-referrer');
+  if (!reply.hasHeader('Cache-Control')) void reply.header('Cache-Control', 'no-store');
+}
+
+/**
+ * The field page's routes, as a fastify plugin: the pack under pack/, onnxruntime-web under ort/
+ * and the page itself, below the prefix it is registered with ('' for serve --pack, '/field' on
+ * the review server), every response cross-origin isolated (the hook stays inside this plugin, so
+ * the review page's own routes keep their headers). The page uses URLs relative to itself, so the
+ * same page works at either place.
+ */
+export const fieldRoutes: FastifyPluginAsync<FieldRoutesOptions> = async (app, options) => {
+  const pack = resolve(options.packDir);
+  const ort = resolve(options.ortDir ?? ortWebDir());
+  const web = resolve(options.webDir ?? DEFAULT_FIELD_WEB_DIR);
+  const hide = { openapi: { hide: true } };
+  app.addHook('onSend', isolate);
+  app.get<{ Params: { '*': string } }>('/pack/*', { config: hide }, async (request, reply) => ((await sendFrom(pack, request.params['*'], request, reply)) ? reply : reply.callNotFound()));
+  app.get<{ Params: { '*': string } }>('/ort/*', { config: hide }, async (request, reply) =>
+    (await sendFrom(ort, request.params['*'], request, reply, (f) => /\.(wasm|mjs|js)$/.test(f) && !f.includes(`${sep}node${sep}`))) ? reply : reply.callNotFound(),
+  );
+  const home = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    if (await sendFrom(web, 'index.html', request, reply)) return reply;
+    return reply.type('text/html; charset=utf-8').send(PLACEHOLDER);
+  };
+  if (app.prefix === '') {
+    app.get('/', { config: hide }, home);
+  } else {
+    // Only PREFIX/ is the page: at PREFIX its relative URLs would resolve one folder up.
+    app.get('/', { config: hide, prefixTrailingSlash: 'slash' }, home);
+    app.get('/', { config: hide, prefixTrailingSlash: 'no-slash' }, async (request, reply) => reply.redirect(`${request.url.split('?')[0]}/`, 301));
+  }
+  app.get<{ Params: { '*': string } }>('/*', { config: hide }, async (request, reply) => ((await sendFrom(web, request.params['*'], request, reply)) ? reply : reply.callNotFound()));
+};
+
 /** The field server over a pack folder (checked: a manifest of a known format). */
 export async function buildPackServer(packDir: string, options: PackServerOptions = {}): Promise<{ app: FastifyInstance; manifest: PackManifest }> {
   const manifest = readPackManifest(packDir);
-  const pack = resolve(packDir);
-  const ort = resolve(options.ortDir ?? ortWebDir());
-  const web = resolve(options.webDir ?? DEFAULT_FIELD_WEB_DIR);
   const app = Fastify({ logger: false, bodyLimit: 1024, return503OnClosing: true });
-  app.addHook('onSend', async (_request, reply) => {
-    for (const [k, v] of Object.entries(ISOLATION_HEADERS)) void reply.header(k, v);
-    void reply.header('X-Content-Type-Options', 'nosniff');
-    void reply.header('Referrer-Policy', 'no-referrer');
-    if (!reply.hasHeader('Cache-Control')) void reply.header('Cache-Control', 'no-store');
-  });
+  // Every response, refusals and 404s included, is isolated here (fieldRoutes isolates its own).
+  app.addHook('onSend', isolate);
   if (options.loopbackOnly ?? true) {
     app.addHook('onRequest', async (request, reply) => {
       const host = (request.headers.host ?? '').toLowerCase();
@@ -106,16 +148,7 @@ export async function buildPackServer(packDir: string, options: PackServerOption
     });
   }
   app.setNotFoundHandler(async (request, reply) => reply.code(404).send({ error: `not found: ${request.url.split('?')[0]}` }));
-
-  app.get<{ Params: { '*': string } }>('/pack/*', async (request, reply) => ((await sendFrom(pack, request.params['*'], request, reply)) ? reply : reply.callNotFound()));
-  app.get<{ Params: { '*': string } }>('/ort/*', async (request, reply) =>
-    (await sendFrom(ort, request.params['*'], request, reply, (f) => /\.(wasm|mjs|js)$/.test(f) && !f.includes(`${sep}node${sep}`))) ? reply : reply.callNotFound(),
-  );
-  app.get('/', async (request, reply) => {
-    if (await sendFrom(web, 'index.html', request, reply)) return reply;
-    return reply.type('text/html; charset=utf-8').send(PLACEHOLDER);
-  });
-  app.get<{ Params: { '*': string } }>('/*', async (request, reply) => ((await sendFrom(web, request.params['*'], request, reply)) ? reply : reply.callNotFound()));
+  await app.register(fieldRoutes, { packDir, webDir: options.webDir, ortDir: options.ortDir });
   await app.ready();
   return { app, manifest };
 }

@@ -68,12 +68,13 @@ export function registerReview(app: FastifyInstance, ctx: ServerContext): void {
             run: { type: 'string', description: 'the run folder whose model embeds photos' },
             writesNeedToken: { type: 'boolean', description: 'true when the server listens beyond this machine: then every API call needs a token' },
             user: { type: 'string', nullable: true, description: 'the reviewer whose token came with the request' },
+            fieldPage: { type: 'string', nullable: true, description: "where this server offers the offline field page ('/field/', serve --catalogue --pack on loopback), or null" },
           }),
           ...errors(401),
         },
       },
     },
-    async (request) => ({ ...(await catalogue.store.stats()), model: catalogue.setup.model, run: catalogue.setup.run, writesNeedToken: ctx.requireTokens, user: request.reviewer }),
+    async (request) => ({ ...(await catalogue.store.stats()), model: catalogue.setup.model, run: catalogue.setup.run, writesNeedToken: ctx.requireTokens, user: request.reviewer, fieldPage: ctx.fieldPage }),
   );
 
   app.get<{ Querystring: QueueQueryString }>(

@@ -79,7 +79,7 @@ describe('reading', () => {
     const r = await call('/api/stats');
     assert.equal(r.status, 200);
     const stats = await catalogue.store.stats();
-    assert.deepEqual(r.body, { ...stats, model: catalogue.setup.model, run: catalogue.setup.run, writesNeedToken: false, user: null });
+    assert.deepEqual(r.body, { ...stats, model: catalogue.setup.model, run: catalogue.setup.run, writesNeedToken: false, user: null, fieldPage: null });
     assert.ok(r.body.encounters.unreviewed > 0 && r.body.encounters.confirmed > 0);
     assert.equal(r.headers['cache-control'], 'no-store');
     assert.equal(r.headers['x-content-type-options'], 'nosniff');

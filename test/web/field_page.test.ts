@@ -4,6 +4,8 @@
 // identifies a photo with the same top five individuals as `finprint identify`, records
 // decisions (one with the date and position read from the photo's EXIF), exports the sync file,
 // and `finprint catalogue sync` makes encounters to review carrying those decisions as proposals.
+// Then the same page under /field/ of the review server (finprint serve --catalogue --pack):
+// cached, offline, the same top candidate; isolation headers there and not on the review page.
 // Also times an identification and the search over a synthetic 15,000-individual pack.
 //
 // FINPRINT_SCREENSHOT_FIELD=docs/field-page.png also writes the page's screenshot there (for the docs).
@@ -37,7 +39,10 @@ let data = '';
 let run = '';
 let catalogueDir = '';
 let packDir = '';
-let server: ChildProcess | undefined;
+const servers: ChildProcess[] = [];
+/** The first test's top candidate for its PNG (the second test checks the page under /field/ gives it too). */
+let topCandidate = '';
+let png = '';
 let url = '';
 let browser: Browser | undefined;
 
@@ -57,18 +62,19 @@ function buildPages(): void {
   assert.equal(r.status, 0, `scripts/build-web.mjs: ${r.stdout}${r.stderr}`);
 }
 
-async function startServer(): Promise<string> {
-  const child = spawn(process.execPath, [cli, 'serve', '--pack', packDir, '--port', '0'], { env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
+/** Starts `finprint serve ARGS --port 0`; resolves to the URL its line matching `said` names. */
+async function startServer(args: string[] = ['--pack', packDir], said = /field server: (http:\/\/127\.0\.0\.1:\d+\/)/): Promise<string> {
+  const child = spawn(process.execPath, [cli, 'serve', ...args, '--port', '0'], { env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  servers.push(child);
   process.on('exit', () => child.kill('SIGKILL'));
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`finprint serve --pack did not say where it listens in 60 s: ${out}${err}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`finprint serve ${args.join(' ')} did not say where it listens in 60 s: ${out}${err}`)), 60_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /field server: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      const m = said.exec(out);
       if (m) {
         clearTimeout(timer);
         resolvePromise(m[1]!);
@@ -106,14 +112,14 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
+  for (const s of servers) s.kill('SIGTERM');
 });
 
 test('field page: cached by its service worker, identifies offline as finprint identify does, exports decisions that catalogue sync imports', { skip }, async () => {
   // Test photos, not in the catalogue (it holds the run's training photos): one as PNG at the
   // model's size (no JPEG decoder differences, no resize), one as JPEG carrying EXIF date and GPS.
   const tests = readdirSync(join(data, 'test_images')).sort();
-  const png = join(work, 'field-photo.png');
+  png = join(work, 'field-photo.png');
   await sharp(join(data, 'test_images', tests[0]!)).resize(SIZE, SIZE, { fit: 'fill' }).png().toFile(png);
   const jpeg = join(work, 'field-exif.jpg');
   await sharp(join(data, 'test_images', tests[1]!)).jpeg({ quality: 95 }).withExif({ IFD0: { Make: 'finprint test' }, IFD2: { DateTimeOriginal: '2024:07:01 10:00:00' }, IFD3: { GPSLatitudeRef: 'S', GPSLatitude: '33/1 54/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '151/1 12/1 36/1' } }).toFile(jpeg);
@@ -153,6 +159,7 @@ test('field page: cached by its service worker, identifies offline as finprint i
   const thumbs = await page.$$eval('li.candidate .thumbs img', (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
   assert.ok(thumbs.length > 0 && thumbs.every((w) => w > 0), 'the reference thumbnails load offline');
   assert.match((await page.textContent('li.candidate[data-rank="1"] .probability'))!, /P\(same\) \d/);
+  topCandidate = shown[0]!.id;
   const embedMs = Number(await page.getAttribute('#timing', 'data-embed-ms'));
   const searchMs = Number(await page.getAttribute('#timing', 'data-search-ms'));
   console.log(`# field page: one identification (embed, photo and mirror) ${embedMs.toFixed(1)} ms + search ${searchMs.toFixed(2)} ms; ${(await page.textContent('#timing'))!}`);
@@ -247,4 +254,64 @@ test('field page: cached by its service worker, identifies offline as finprint i
   // Syncing the same file again adds nothing.
   const again = JSON.parse(finprint(['catalogue', 'sync', catalogueDir, syncPath, '--json'])) as { outcomes: { status: string }[] };
   assert.deepEqual(again.outcomes.map((o) => o.status), ['already', 'already']);
+});
+
+test('field page under /field/ of the review server (serve --catalogue --pack): offline, the same top candidate; isolated there only', { skip }, async () => {
+  if (!png) {
+    png = join(work, 'field-photo.png');
+    await sharp(join(data, 'test_images', readdirSync(join(data, 'test_images')).sort()[0]!)).resize(SIZE, SIZE, { fit: 'fill' }).png().toFile(png);
+  }
+  if (!topCandidate) {
+    const identified = JSON.parse(finprint(['identify', '--run', run, '--data', data, '--with-validation', '--json', '--quiet', png])) as { photos: { individuals: { id: string; similarity: number | null }[] }[] };
+    topCandidate = identified.photos[0]!.individuals.find((c) => c.similarity !== null)!.id;
+  }
+  const base = await startServer(['--catalogue', catalogueDir, '--pack', packDir], /review server: (http:\/\/127\.0\.0\.1:\d+\/)/);
+  const field = new URL('field/', base).href;
+
+  // The headers: the field page's files and pack are cross-origin isolated, the review page is not.
+  const manifest = await fetch(new URL('field/pack/manifest.json', base));
+  assert.equal(manifest.status, 200);
+  assert.equal(manifest.headers.get('cross-origin-opener-policy'), 'same-origin');
+  assert.equal(manifest.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  assert.equal(manifest.headers.get('cross-origin-resource-policy'), 'same-origin');
+  const ortWasm = await fetch(new URL('field/ort/ort-wasm-simd-threaded.wasm', base));
+  assert.equal(ortWasm.status, 200);
+  assert.equal(ortWasm.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  const review = await fetch(base);
+  assert.equal(review.status, 200);
+  assert.equal(review.headers.get('cross-origin-embedder-policy'), null, 'the review page is not cross-origin isolated');
+  assert.equal(review.headers.get('x-frame-options'), 'DENY', 'the review page keeps its own headers');
+  const noSlash = await fetch(new URL('field', base), { redirect: 'manual' });
+  assert.equal(noSlash.status, 301);
+  assert.equal(noSlash.headers.get('location'), '/field/');
+  const stats = (await (await fetch(new URL('api/stats', base))).json()) as { fieldPage: string | null };
+  assert.equal(stats.fieldPage, '/field/');
+
+  const context = await browser!.newContext({ viewport: { width: 1200, height: 1100 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // The review page links to it.
+  await page.goto(base);
+  await page.waitForSelector('#field-link:not([hidden])', { timeout: 30_000 });
+  assert.equal(await page.getAttribute('#field-link', 'href'), '/field/');
+
+  await page.goto(field);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null && document.body.dataset.offline === 'ready', undefined, { timeout: 60_000 });
+  await page.waitForSelector('body[data-state=ready]', { timeout: 60_000 });
+  assert.equal(await page.evaluate(async () => (await navigator.serviceWorker.ready).scope), field, 'the worker is scoped to /field/');
+
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector('body[data-state=ready]', { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => navigator.onLine), false, 'the browser is offline');
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'the cached page keeps its isolation headers');
+  await page.setInputFiles('#photo', png);
+  await page.waitForSelector('#results[data-state=ready]', { timeout: 60_000 });
+  const shown = await pageCandidates(page);
+  assert.equal(shown[0]?.id, topCandidate, `the top candidate under /field/: ${JSON.stringify(shown)}`);
+  const thumbs = await page.$$eval('li.candidate .thumbs img', (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
+  assert.ok(thumbs.length > 0 && thumbs.every((w) => w > 0), 'the reference thumbnails load offline');
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await context.close();
 });

@@ -53,7 +53,8 @@ async function registerWorker(): Promise<void> {
     status.textContent = missing.length === 0 ? `Ready offline: ${count(data.files ?? 0, 'file')} cached.` : `Not ready offline: ${count(missing.length, 'file')} could not be cached (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}).`;
   });
   try {
-    await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/' });
+    // Relative: the page is at / (finprint serve --pack) or /field/ (beside the review page).
+    await navigator.serviceWorker.register(new URL('sw.js', document.baseURI), { type: 'module', scope: './' });
     // Ask the browser not to evict the cached pack and the decisions under storage pressure.
     void navigator.storage?.persist?.().catch(() => false);
     const reg = await navigator.serviceWorker.ready;
@@ -136,7 +137,7 @@ function showCandidates(candidates: Candidate[]): void {
           h('span', { class: 'score' }, `score ${c.score.toFixed(3)}`),
           h('span', { class: 'probability', title: 'P(same individual), calibrated on the run\'s validation split' }, `P(same) ${percent(p)}`),
           ind.lastSeen ? h('span', { class: 'seen' }, `last seen ${ind.lastSeen}`) : null),
-        h('div', { class: 'thumbs' }, thumbs.map((r) => h('img', { src: `/pack/thumbs/${r}.jpg`, alt: `${ind.id} (reference)`, loading: 'lazy', class: r === c.row ? 'best' : '' })), thumbs.length ? null : h('span', { class: 'none' }, 'no thumbnail'))),
+        h('div', { class: 'thumbs' }, thumbs.map((r) => h('img', { src: new URL(`pack/thumbs/${r}.jpg`, document.baseURI).href, alt: `${ind.id} (reference)`, loading: 'lazy', class: r === c.row ? 'best' : '' })), thumbs.length ? null : h('span', { class: 'none' }, 'no thumbnail'))),
     );
   });
   results.append(list);
@@ -302,8 +303,8 @@ async function start(): Promise<void> {
     pack = await loadPack();
     const { manifest } = pack;
     const [model, detector] = await Promise.all([
-      fetch('/pack/model.onnx').then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`/pack/model.onnx: ${r.status}`)))),
-      manifest.detector ? fetch(`/pack/${manifest.detector.file}`).then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`detector: ${r.status}`)))) : Promise.resolve(null),
+      fetch(new URL('pack/model.onnx', document.baseURI)).then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`pack/model.onnx: ${r.status}`)))),
+      manifest.detector ? fetch(new URL(`pack/${manifest.detector.file}`, document.baseURI)).then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`detector: ${r.status}`)))) : Promise.resolve(null),
     ]);
     const modelBytes = new Uint8Array(model);
     const flips = onnxMetadata(modelBytes)['finprint.flips'] === 'true';

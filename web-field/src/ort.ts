@@ -1,4 +1,4 @@
-// ONNX Runtime Web, loaded as an ES module from finprint's own server (/ort/, onnxruntime-web's dist
+// ONNX Runtime Web, loaded as an ES module from finprint's own server (ort/ beside the page, onnxruntime-web's dist
 // files from node_modules; never a CDN), wasm backend. Threads when the page is cross-origin
 // isolated (finprint serve --pack sends COOP/COEP; the service worker keeps those headers).
 
@@ -19,8 +19,8 @@ interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession> };
 }
 
-/** The module file served under /ort/ (the wasm-only build: no WebGPU/WebGL code to download). */
-export const ORT_MODULE = '/ort/ort.wasm.min.mjs';
+/** The module file served under ort/ beside the page (the wasm-only build: no WebGPU/WebGL code to download). */
+export const ORT_MODULE = 'ort/ort.wasm.min.mjs';
 
 let loaded: Promise<OrtModule> | null = null;
 
@@ -31,9 +31,10 @@ export function ortThreads(): number {
 
 export function loadOrt(): Promise<OrtModule> {
   loaded ??= (async () => {
-    const url: string = ORT_MODULE;
+    // Relative to the page (/ or /field/), not to this module.
+    const url: string = new URL(ORT_MODULE, document.baseURI).href;
     const ort = (await import(/* webpackIgnore: true */ url)) as OrtModule;
-    ort.env.wasm.wasmPaths = '/ort/';
+    ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
     ort.env.wasm.numThreads = ortThreads();
     return ort;
   })();

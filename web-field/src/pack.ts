@@ -50,16 +50,17 @@ export interface Candidate {
   row: number;
 }
 
+/** Fetches a URL relative to the page (/ or /field/). */
 async function get(url: string): Promise<Response> {
-  const res = await fetch(url);
+  const res = await fetch(new URL(url, document.baseURI));
   if (!res.ok) throw new Error(`${url}: ${res.status} ${res.statusText}`);
   return res;
 }
 
 export async function loadPack(): Promise<Pack> {
-  const manifest = (await (await get('/pack/manifest.json')).json()) as PackManifest;
+  const manifest = (await (await get('pack/manifest.json')).json()) as PackManifest;
   if (manifest.format !== 1 || manifest.kind !== 'finprint-field-pack') throw new Error(`not a field pack of format 1 (format ${String(manifest.format)}, kind ${String(manifest.kind)})`);
-  const [index, bytes] = await Promise.all([get('/pack/index.json').then((r) => r.json() as Promise<PackIndex>), get('/pack/embeddings.bin').then((r) => r.arrayBuffer())]);
+  const [index, bytes] = await Promise.all([get('pack/index.json').then((r) => r.json() as Promise<PackIndex>), get('pack/embeddings.bin').then((r) => r.arrayBuffer())]);
   const dim = manifest.embeddingDim;
   // float32 little-endian, as every browser's Float32Array is on the machines that run one.
   const embeddings = new Float32Array(bytes);

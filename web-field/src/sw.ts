@@ -1,6 +1,8 @@
 // The service worker: keeps everything the page needs to work with no network in one cache: the
-// page's own files, ONNX Runtime Web's module and wasm (served by finprint under /ort/, never a
-// CDN) and the field pack (manifest, model, detector, embeddings, index, every thumbnail).
+// page's own files, ONNX Runtime Web's module and wasm (served by finprint under ort/, never a
+// CDN) and the field pack (manifest, model, detector, embeddings, index, every thumbnail). Every
+// URL is relative to the worker's scope (the page's folder): / under finprint serve --pack,
+// /field/ on the review server; the cache keys are the absolute URLs.
 // Requests are answered from the cache first and fall back to the network (a response that comes
 // back whole is cached too). The page asks for a refresh ({ type: 'cache' }) each time it loads
 // online, so a replaced pack is fetched again (the server's ETags make unchanged files cheap); the
@@ -10,10 +12,13 @@ declare const self: ServiceWorkerGlobalScope;
 
 const CACHE = 'finprint-field-v1';
 
-/** The page's files (dist/web-field), as scripts/build-web.mjs writes them. */
-const SHELL = ['/', '/style.css', '/manifest.webmanifest', '/icon.svg', '/main.js', '/dom.js', '/exif.js', '/identify.js', '/onnx_meta.js', '/ort.js', '/pack.js', '/store.js', '/sync.js'];
+/** The page's files (dist/web-field), as scripts/build-web.mjs writes them, relative to the scope. */
+const SHELL = ['./', 'style.css', 'manifest.webmanifest', 'icon.svg', 'main.js', 'dom.js', 'exif.js', 'identify.js', 'onnx_meta.js', 'ort.js', 'pack.js', 'store.js', 'sync.js'];
 /** ONNX Runtime Web: the wasm-only ES module, its threaded wasm and the loader that module imports. */
-export const ORT_FILES = ['/ort/ort.wasm.min.mjs', '/ort/ort-wasm-simd-threaded.mjs', '/ort/ort-wasm-simd-threaded.wasm'];
+export const ORT_FILES = ['ort/ort.wasm.min.mjs', 'ort/ort-wasm-simd-threaded.mjs', 'ort/ort-wasm-simd-threaded.wasm'];
+
+/** A URL relative to the worker's scope, absolute. */
+const at = (relative: string): string => new URL(relative, self.registration.scope).href;
 
 interface PackManifestLike {
   detector: { file: string } | null;
@@ -24,12 +29,12 @@ interface PackIndexLike {
 
 /** Every URL the page needs offline: the shell, ONNX Runtime, and the pack as its manifest and index list it. */
 async function wanted(): Promise<string[]> {
-  const manifest = (await (await fetch('/pack/manifest.json', { cache: 'no-cache' })).json()) as PackManifestLike;
-  const index = (await (await fetch('/pack/index.json', { cache: 'no-cache' })).json()) as PackIndexLike;
-  const pack = ['/pack/manifest.json', '/pack/index.json', '/pack/model.onnx', '/pack/embeddings.bin'];
-  if (manifest.detector) pack.push(`/pack/${manifest.detector.file}`);
-  for (const i of index.individuals) for (const t of i.thumbs) pack.push(`/pack/thumbs/${t}.jpg`);
-  return [...SHELL, ...ORT_FILES, ...pack];
+  const manifest = (await (await fetch(at('pack/manifest.json'), { cache: 'no-cache' })).json()) as PackManifestLike;
+  const index = (await (await fetch(at('pack/index.json'), { cache: 'no-cache' })).json()) as PackIndexLike;
+  const pack = ['pack/manifest.json', 'pack/index.json', 'pack/model.onnx', 'pack/embeddings.bin'];
+  if (manifest.detector) pack.push(`pack/${manifest.detector.file}`);
+  for (const i of index.individuals) for (const t of i.thumbs) pack.push(`pack/thumbs/${t}.jpg`);
+  return [...SHELL, ...ORT_FILES, ...pack].map(at);
 }
 
 let refreshing: Promise<{ files: number; missing: string[] }> | null = null;
@@ -81,8 +86,11 @@ self.addEventListener('message', (event) => {
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
-  const key = url.pathname === '/index.html' ? '/' : url.pathname;
+  const scope = self.registration.scope;
+  if (request.method !== 'GET' || !url.href.startsWith(scope)) return;
+  url.search = '';
+  url.hash = '';
+  const key = url.href === at('index.html') ? scope : url.href;
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     const hit = await cache.match(key, { ignoreSearch: true });

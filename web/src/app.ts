@@ -156,6 +156,9 @@ export class App {
     bar.max = Math.max(1, all);
     bar.value = done;
     this.userEl.textContent = s.user ? `reviewing as ${s.user}` : s.writesNeedToken ? 'no token: read only' : '';
+    const field = byId('field-link') as HTMLAnchorElement;
+    field.hidden = !s.fieldPage;
+    if (s.fieldPage) field.href = s.fieldPage;
   }
 
   noteSpecies(...names: (string | null | undefined)[]): void {

@@ -91,6 +91,8 @@ export interface Stats {
   run: string;
   writesNeedToken: boolean;
   user: string | null;
+  /** Where the server offers the offline field page ('/field/'), or null. */
+  fieldPage: string | null;
 }
 
 export type QueueItem = Encounter & { bestProbability: number | null; bestScore: number | null; photos: number[] };
