@@ -8,6 +8,7 @@ import type { Catalogue } from '../catalogue/catalogue.js';
 import type { PhotoEmbedder } from '../catalogue/embedder.js';
 import { DEFAULT_PHOTO_LIMITS, type PhotoLimits } from '../catalogue/photos.js';
 import { runEmbedder } from '../runs/catalogue_model.js';
+import { serverUrl } from './address.js';
 import { installAuth, isLoopback } from './auth.js';
 import { HttpError, installErrorHandlers } from './errors.js';
 import { collectOpenApi } from './openapi.js';
@@ -113,11 +114,6 @@ export async function buildServer(catalogue: Catalogue, options: ServerOptions =
   return app;
 }
 
-/** Where a server listening on `host`:`port` is opened from. */
-export function serverUrl(host: string, port: number): string {
-  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return `http://${h}:${port}/`;
-}
 
 /** Builds the server and listens; resolves to the server and its URL (port 0: any free port). */
 export async function startServer(catalogue: Catalogue, options: ServerOptions & { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readPackManifest, type PackManifest } from '../catalogue/pack.js';
-import { serverUrl } from './app.js';
+import { serverUrl } from './address.js';
 import { isLoopback } from './auth.js';
 
 /** Where the offline page is built (this module is dist/src/server/pack.js). */
