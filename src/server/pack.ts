@@ -5,13 +5,12 @@
 // cross-origin isolated (COOP same-origin, COEP require-corp, CORP same-origin), so the page may
 // use onnxruntime-web's threaded wasm (SharedArrayBuffer).
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, extname, resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readPackManifest, type PackManifest } from '../catalogue/pack.js';
 import { serverUrl } from './address.js';
+import { sendFrom } from './static_files.js';
 import { isLoopback } from './auth.js';
 
 /** Where the offline page is built (this module is dist/src/server/pack.js). */
@@ -26,24 +25,6 @@ export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
-};
-
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.onnx': 'application/octet-stream',
-  '.bin': 'application/octet-stream',
-  '.jpg': 'image/jpeg',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.webmanifest': 'application/manifest+json',
-  '.txt': 'text/plain; charset=utf-8',
 };
 
 const PLACEHOLDER = `<!doctype html>
@@ -65,23 +46,6 @@ export interface PackServerOptions {
   loopbackOnly?: boolean;
 }
 
-/** Sends `relative` from `root` when it is a regular file inside it (no climbing out, no dot files). */
-async function sendFrom(root: string, relative: string, request: FastifyRequest, reply: FastifyReply, allowed?: (file: string) => boolean): Promise<boolean> {
-  const parts = relative.split('/');
-  if (relative.includes('\0') || relative.includes('\\') || parts.some((p) => p === '..' || p.startsWith('.'))) return false;
-  const file = resolve(root, ...parts.filter(Boolean));
-  if (!file.startsWith(root + sep) || (allowed && !allowed(file))) return false;
-  const s = await stat(file).catch(() => null);
-  if (!s?.isFile()) return false;
-  const etag = `W/"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`;
-  void reply.header('Cache-Control', 'no-cache').header('ETag', etag);
-  if (request.headers['if-none-match'] === etag) {
-    await reply.code(304).send();
-    return true;
-  }
-  await reply.type(TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream').header('Content-Length', s.size).send(createReadStream(file));
-  return true;
-}
 
 export interface FieldRoutesOptions {
   /** The pack folder (already checked by the caller). */
