@@ -1,6 +1,6 @@
-// finprint as a library: `import { createModel, Trainer, trainRun, Identifier } from 'finprint'`.
-// The library layers first (engine up to identification), then the run-folder workflow that the
-// commands use, for code that wants whole runs rather than parts.
+// finprint as a library: `import { createModel, Trainer, embedPhotos } from 'finprint'`, the
+// library layers from the engine up to export. The run-folder workflow the commands use (training
+// runs, opening a run, evaluate/predict/identify) is the application entry point 'finprint/runs'.
 
 // engine, layers, optimisers
 export * as torch from './torch/index.js';
@@ -41,19 +41,15 @@ export { matchEmbeddings } from './identify/match.js';
 export { writeSubmission, readSolution, scoreSubmission } from './identify/submission.js';
 export { Detector } from './detect/detector.js';
 
+// the catalogue: individuals, encounters, photos, decisions, behind one storage interface
+export { Catalogue, type CatalogueSetup, type Candidates, type PhotoIntake } from './catalogue/catalogue.js';
+export type { CatalogueStore } from './catalogue/store.js';
+export { SqliteStore } from './catalogue/sqlite_store.js';
+export { modelEmbedder, type PhotoEmbedder } from './catalogue/embedder.js';
+
 // ONNX: any module written as ONNX (opset 17, dynamic batch) by tracing its forward pass; ONNX Runtime as an inference engine
 export { exportOnnx, ONNX_OPSET, type ExportOptions, type OnnxExport, type Normalization as OnnxNormalization } from './export/export.js';
 export { exportTask, exportDetector, taskOutputs, pixelPipeline, type TrainedExportOptions } from './export/trained.js';
 export { OrtModel, checkExport, type OrtOptions } from './export/ort.js';
 export { onnxEngine } from './export/engine.js';
 export { readModelSummary, type OnnxSummary } from './export/onnx_proto.js';
-
-// run folders: what `finprint train`, `evaluate`, `predict` and `identify` do
-export { trainRun, type TrainRunOptions } from './runs/train_run.js';
-export { openRun, type OpenRun } from './runs/open_run.js';
-export { withEngine, runOnnx } from './runs/run_engine.js';
-export { readRunInfo, RUN_FILES, RUN_FORMAT, type RunInfo, type RunConfig, type RunResult } from './runs/run_folder.js';
-export { Identifier, type IdentifierOptions } from './runs/identifier.js';
-export { evaluateRun } from './runs/evaluate.js';
-export { predictSubmission } from './runs/predict.js';
-export { runTournament } from './runs/tournament.js';

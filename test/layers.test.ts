@@ -23,15 +23,16 @@ const LAYERS: readonly (readonly string[])[] = [
   ['identify', 'detect'],
   ['export'],
   ['catalogue'],
+  // the library's entry point ('finprint'); the run workflow's is src/runs/index.ts ('finprint/runs')
+  ['index.ts'],
   // applications
   ['report'],
   ['runs'],
   ['server'],
   ['bench'],
-  ['index.ts'],
   ['cli'],
 ];
-const APPLICATIONS = new Set(['report', 'runs', 'server', 'bench', 'index.ts', 'cli']);
+const APPLICATIONS = new Set(['report', 'runs', 'server', 'bench', 'cli']);
 
 const rank = new Map(LAYERS.flatMap((row, i) => row.map((name) => [name, i] as const)));
 

@@ -1,23 +1,11 @@
-// finprint used as a library, through its package name, as the README's example does.
+// finprint used as a library, through its package names ('finprint' and 'finprint/runs'), as the README's example does.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  createModel,
-  embedPhotos,
-  galleryOf,
-  Identifier,
-  openRun,
-  readRunInfo,
-  resolveConfig,
-  RUN_FORMAT,
-  searchGallery,
-  synthesize,
-  torch,
-  trainRun,
-} from 'finprint';
+import { createModel, embedPhotos, galleryOf, resolveConfig, searchGallery, synthesize, torch } from 'finprint';
+import { Identifier, openRun, readRunInfo, RUN_FORMAT, trainRun } from 'finprint/runs';
 
 const work = mkdtempSync(join(tmpdir(), 'finprint-api-'));
 process.env.FINPRINT_CACHE = join(work, 'cache');
