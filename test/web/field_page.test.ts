@@ -10,26 +10,20 @@
 //
 // FINPRINT_SCREENSHOT_FIELD=docs/field-page.png also writes the page's screenshot there (for the docs).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { SqliteStore } from '../../src/catalogue/sqlite_store.js';
 import { cropWindow } from '../../src/data/crop.js';
 import { decodePeak } from '../../src/detect/decode.js';
 import { calibrated } from '../../src/eval/calibration.js';
 import { synthesize } from '../../src/data/synth/index.js';
 import { tempDir } from '../data/helpers.js';
+import { buildPages, finprintIn, launchChromium, root, skip, startServe } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'bin', 'finprint.js');
-const isRoot = process.getuid?.() === 0;
-// Root (CI) installs chromium with scripts/setup.sh, so there the test always runs.
-const skip = !existsSync(CHROMIUM) && !isRoot ? `chromium is not installed (${CHROMIUM}) and this is not root, so it cannot be installed here: apt-get install chromium (or run scripts/setup.sh as root)` : false;
 
 /** The run's input size, and the synthetic photos' size: the test photo is resized to it once, so both sides feed it unchanged. */
 const SIZE = 64;
@@ -40,51 +34,18 @@ let run = '';
 let catalogueDir = '';
 let packDir = '';
 const servers: ChildProcess[] = [];
+const finprint = (args: string[]): string => finprintIn(work, args);
 /** The first test's top candidate for its PNG (the second test checks the page under /field/ gives it too). */
 let topCandidate = '';
 let png = '';
 let url = '';
 let browser: Browser | undefined;
 
-function finprint(args: string[]): string {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') } });
-  assert.equal(r.status, 0, `finprint ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** The pages as served: rebuilt when web/ or web-field/ is newer than dist/. */
-function buildPages(): void {
-  const newest = (dir: string): number => Math.max(...readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
-  const built = (f: string): number => (existsSync(f) ? statSync(f).mtimeMs : -1);
-  const fresh = built(join(root, 'dist', 'web-field', 'main.js')) >= newest(join(root, 'web-field')) && built(join(root, 'dist', 'web-field', 'index.html')) >= 0 && built(join(root, 'dist', 'web', 'main.js')) >= newest(join(root, 'web'));
-  if (fresh) return;
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-web.mjs')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `scripts/build-web.mjs: ${r.stdout}${r.stderr}`);
-}
-
-/** Starts `finprint serve ARGS --port 0`; resolves to the URL its line matching `said` names. */
+/** Starts `finprint serve ARGS --port 0` (stopped after the tests); resolves to the URL its line matching `said` names. */
 async function startServer(args: string[] = ['--pack', packDir], said = /field server: (http:\/\/127\.0\.0\.1:\d+\/)/): Promise<string> {
-  const child = spawn(process.execPath, [cli, 'serve', ...args, '--port', '0'], { env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { child, url: where } = await startServe(work, args, said);
   servers.push(child);
-  process.on('exit', () => child.kill('SIGKILL'));
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`finprint serve ${args.join(' ')} did not say where it listens in 60 s: ${out}${err}`)), 60_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = said.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise(m[1]!);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`finprint serve exited (${code}): ${out}${err}`));
-    });
-  });
+  return where;
 }
 
 /** The candidates the page shows, best first. */
@@ -94,7 +55,6 @@ async function pageCandidates(page: Page): Promise<{ id: string; score: number }
 
 before(async () => {
   if (skip) return;
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh as root (it installs the Debian package chromium)`);
   work = await tempDir('finprint-field-');
   data = join(work, 'data');
   await synthesize({ out: data, species: 3, individuals: 16, meanImages: 5, size: SIZE, seed: 2, quiet: true });
@@ -107,7 +67,7 @@ before(async () => {
   finprint(['pack', '--catalogue', catalogueDir, '--out', packDir]);
   buildPages();
   url = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+  browser = await launchChromium();
 });
 
 after(async () => {

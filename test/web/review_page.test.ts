@@ -6,67 +6,23 @@
 //
 // FINPRINT_SCREENSHOT=docs/review-page.png also writes the review view's screenshot there (for the README).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { SqliteStore } from '../../src/catalogue/sqlite_store.js';
 import { synthesize } from '../../src/data/synth/index.js';
 import { tempDir } from '../data/helpers.js';
+import { buildPages, finprintIn, launchChromium, root, skip, startServe } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'bin', 'finprint.js');
-const isRoot = process.getuid?.() === 0;
-// Root (CI) installs chromium with scripts/setup.sh, so there the test always runs.
-const skip = !existsSync(CHROMIUM) && !isRoot ? `chromium is not installed (${CHROMIUM}) and this is not root, so it cannot be installed here: apt-get install chromium (or run scripts/setup.sh as root)` : false;
 
 let work = '';
 let catalogueDir = '';
 let server: ChildProcess | undefined;
+const finprint = (args: string[]): string => finprintIn(work, args);
 let url = '';
 let browser: Browser | undefined;
-
-function finprint(args: string[]): string {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') } });
-  assert.equal(r.status, 0, `finprint ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** The page as served: rebuilt when web/ is newer than dist/web. */
-function buildPage(): void {
-  const built = join(root, 'dist', 'web', 'main.js');
-  const newest = (dir: string): number => Math.max(...readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => statSync(join(e.parentPath, e.name)).mtimeMs));
-  if (existsSync(built) && existsSync(join(root, 'dist', 'web', 'index.html')) && statSync(built).mtimeMs >= newest(join(root, 'web'))) return;
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-web.mjs')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `scripts/build-web.mjs: ${r.stdout}${r.stderr}`);
-}
-
-async function startServer(): Promise<string> {
-  const child = spawn(process.execPath, [cli, 'serve', '--catalogue', catalogueDir, '--port', '0'], { env: { ...process.env, FINPRINT_CACHE: join(work, 'cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
-  process.on('exit', () => child.kill('SIGKILL'));
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`finprint serve did not say where it listens in 60 s: ${out}${err}`)), 60_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise(m[1]!);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`finprint serve exited (${code}): ${out}${err}`));
-    });
-  });
-}
 
 async function api<T>(path: string): Promise<T> {
   const res = await fetch(new URL(`api${path}`, url));
@@ -117,7 +73,6 @@ async function reviewReady(page: Page, which: { encounter?: number; not?: number
 
 before(async () => {
   if (skip) return;
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh as root (it installs the Debian package chromium)`);
   work = await tempDir('finprint-web-');
   const data = join(work, 'data');
   await synthesize({ out: data, species: 3, individuals: 16, meanImages: 5, size: 160, seed: 2, quiet: true });
@@ -131,9 +86,9 @@ before(async () => {
   const metadata = join(work, 'encounters.csv');
   writeFileSync(metadata, ['photo,date,latitude,longitude,observer,species', ...names.map((n, i) => `${n},2024-07-0${i + 1},${(64.1 + i * 0.05).toFixed(2)},${(-21.9 - i * 0.04).toFixed(2)},survey team,${species.get(n)}`)].join('\n') + '\n');
   finprint(['catalogue', 'import', catalogueDir, ...names.map((f) => join(data, 'test_images', f)), '--metadata', metadata, '--quiet']);
-  buildPage();
-  url = await startServer();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+  buildPages();
+  ({ child: server, url } = await startServe(work, ['--catalogue', catalogueDir], /(http:\/\/127\.0\.0\.1:\d+\/)/));
+  browser = await launchChromium();
 });
 
 after(async () => {
