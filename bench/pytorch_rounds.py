@@ -27,12 +27,14 @@ def loaded_blas() -> str:
 
 
 def serve(rounds: int, run_round) -> None:
-    """Runs `rounds` timed rounds on request; run_round() does the work and returns the images it processed."""
+    """Runs `rounds` timed rounds on request; run_round() does the work and returns the images it
+    processed, or (images, phases) with the seconds spent in each phase of the round."""
     info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": loaded_blas()}
     for _ in range(rounds):
         if not sys.stdin.readline():
             return  # the TypeScript side has gone
         start = time.perf_counter()
-        images = run_round()
+        done = run_round()
         seconds = time.perf_counter() - start
-        print(json.dumps({"img_s": images / seconds, "seconds": seconds, **info}), flush=True)
+        images, phases = done if isinstance(done, tuple) else (done, None)
+        print(json.dumps({"img_s": images / seconds, "seconds": seconds, **info, **({"phases": phases} if phases else {})}), flush=True)

@@ -1,12 +1,14 @@
 """PyTorch side of `finprint bench train`: one training epoch of torchvision's efficientnet_b0 with
 the seed's species head, fed by a DataLoader (PIL decode, Resize + ToTensor + Normalize) with the
-same number of workers as finprint's loader, and AdamW with the same settings.
+same number of workers as finprint's loader, and AdamW with the same settings, then a validation
+pass (loss and accuracy) over the held-out photos. Each round reports the seconds of each phase.
 
 Prints one JSON line per round (pytorch_rounds.serve) so the TypeScript side can alternate rounds with it.
-Usage: train_pytorch.py --manifest FILE --classes C --workers N --batch 16 --size 224 --threads T --rounds R
-(the manifest has one `path<TAB>label` line per photo)
+Usage: train_pytorch.py --manifest FILE --validation FILE --classes C --workers N --batch 16 --size 224 --threads T --rounds R
+(each manifest has one `path<TAB>label` line per photo)
 """
 import argparse
+import time
 
 import torch
 import torchvision
@@ -41,6 +43,7 @@ def model_with_species_head(classes: int) -> nn.Module:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--manifest", required=True)
+    p.add_argument("--validation", required=True)
     p.add_argument("--classes", type=int, required=True)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--batch", type=int, default=16)
@@ -52,30 +55,62 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    with open(args.manifest) as f:
-        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
-    data = Labelled(Photos([r[0] for r in rows], args.size), [int(r[1]) for r in rows])
+
+    def labelled(manifest: str) -> Labelled:
+        with open(manifest) as f:
+            rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+        return Labelled(Photos([r[0] for r in rows], args.size), [int(r[1]) for r in rows])
+
+    data = labelled(args.manifest)
+    held = labelled(args.validation)
     model = model_with_species_head(args.classes)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 
-    def epoch(loader) -> int:
+    def epoch(loader, validation):
+        phases = dict.fromkeys(["photos", "to tensor", "forward", "backward", "optimiser", "validation"], 0.0)
         model.train()
         n = 0
-        for x, y in loader:
+        batches = iter(loader)
+        while True:
+            start = time.perf_counter()
+            batch = next(batches, None)
+            phases["photos"] += time.perf_counter() - start
+            if batch is None:
+                break
+            x, y = batch
             opt.zero_grad(set_to_none=True)
+            start = time.perf_counter()
             logits = model(x)
             loss = F.cross_entropy(logits, y)
+            phases["forward"] += time.perf_counter() - start
+            start = time.perf_counter()
             loss.backward()
-            opt.step()
             loss.item()
+            phases["backward"] += time.perf_counter() - start
+            start = time.perf_counter()
+            opt.step()
+            phases["optimiser"] += time.perf_counter() - start
             (logits.argmax(1) == y).float().mean().item()  # finprint's species step reports accuracy too
             n += x.shape[0]
-        return n
+        # The validation finprint's species task runs: summed loss and accuracy, no gradients.
+        start = time.perf_counter()
+        model.eval()
+        loss_sum, correct = 0.0, 0
+        with torch.no_grad():
+            for x, y in validation:
+                logits = model(x)
+                loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+                correct += int((logits.argmax(1) == y).sum())
+                n += x.shape[0]
+        phases["validation"] = time.perf_counter() - start
+        return n, phases
 
     # Warm-up on two batches, as the finprint side does: allocations, oneDNN caches, optimiser state.
-    epoch(DataLoader(Subset(data, range(min(len(data), 2 * args.batch))), batch_size=args.batch, shuffle=True, num_workers=args.workers))
+    epoch(DataLoader(Subset(data, range(min(len(data), 2 * args.batch))), batch_size=args.batch, shuffle=True, num_workers=args.workers),
+          DataLoader(Subset(held, range(min(len(held), args.batch))), batch_size=args.batch, num_workers=args.workers))
     loader = DataLoader(data, batch_size=args.batch, shuffle=True, num_workers=args.workers, persistent_workers=True)
-    serve(args.rounds, lambda: epoch(loader))
+    validation = DataLoader(held, batch_size=args.batch, num_workers=args.workers, persistent_workers=True)
+    serve(args.rounds, lambda: epoch(loader, validation))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ export interface IdentifyBenchResult {
   rounds: SideBySide['rounds'];
   finprint: SideBySide['finprint'];
   pytorch: SideBySide['pytorch'];
+  machine: SideBySide['machine'];
   /**
    * The `sample` queries' neighbours on each side: PyTorch's `neighbours` nearest photos (its own
    * topk, and finprint's chunked top-k), finprint's best photo of each of its best 5 individuals;
@@ -110,6 +111,7 @@ export async function benchIdentify(options: IdentifyBenchOptions = {}): Promise
       rounds: r.rounds,
       finprint: r.finprint,
       pytorch: r.pytorch,
+      machine: r.machine,
       nearest: { finprint: finprintNeighbours, pytorch: plainNeighbours, same_algorithm: chunkedNeighbours },
     };
   } finally {

@@ -51,6 +51,7 @@ export interface ModelsBenchResult {
   resolution: ModelRow[];
   finprint: SideBySide['finprint'];
   pytorch: SideBySide['pytorch'];
+  machine: SideBySide['machine'];
 }
 
 const defaultSize = (model: string): number => modelEntry(model).pretrainedCfg.inputSize[1];
@@ -157,5 +158,5 @@ export async function benchModels(options: ModelsBenchOptions = {}): Promise<Mod
   for (const m of models) results.push(await row(m, defaultSize(m)));
   const resolution: ModelRow[] = [];
   for (const s of sizes) resolution.push(await row(sizeModel, s));
-  return { engine, batch: o.batch, results, resolution, finprint: sides!.finprint, pytorch: sides!.pytorch };
+  return { engine, batch: o.batch, results, resolution, finprint: sides!.finprint, pytorch: sides!.pytorch, machine: sides!.machine };
 }

@@ -3,7 +3,8 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { engineEnvironment } from '../torch/environment.js';
+import { engineEnvironment, matmulGflops } from '../torch/environment.js';
+import { environmentWithoutFinprintPolicy } from '../torch/index.js';
 
 /** Debian's python3-torch lives in /usr/bin/python3, which may not be the first python3 on PATH. */
 export function findTorchPython(): string {
@@ -34,7 +35,7 @@ export class PyTorchSide {
 
   constructor(script: string, args: string[]) {
     // The scripts import their shared helpers from bench/; no __pycache__ left in the checkout.
-    this.child = spawn(findTorchPython(), [benchScript(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    this.child = spawn(findTorchPython(), [benchScript(script), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...environmentWithoutFinprintPolicy(), PYTHONDONTWRITEBYTECODE: '1' } });
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => {
@@ -75,9 +76,17 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Each phase's median seconds over rounds (a phase missing from a round counts 0). */
+export function medianPhases(rounds: readonly Record<string, number>[]): Record<string, number> {
+  const names = [...new Set(rounds.flatMap((r) => Object.keys(r)))];
+  return Object.fromEntries(names.map((k) => [k, median(rounds.map((r) => r[k] ?? 0))]));
+}
+
 /** What bench/pytorch_rounds.py prints for each round. */
 interface PyTorchRound {
   img_s: number;
+  /** Seconds in each phase of the round, for scripts that time them. */
+  phases?: Record<string, number>;
   torch: string;
   threads: number;
   blas: string;
@@ -90,10 +99,14 @@ export interface SideBySide {
   /** finprint / PyTorch: above 1, finprint is faster. */
   ratio: number;
   rounds: { finprint: number[]; pytorch: number[] };
+  /** Per phase, the median seconds of PyTorch's rounds, when its script times phases. */
+  pytorch_phases?: Record<string, number>;
   /** Medians of the further PyTorch sides, when alternateRounds was given any. */
   others_img_s?: number[];
-  finprint: { libtorch: string; blas: string; threads: number; interopThreads: number };
+  finprint: { libtorch: string; blas: string; threads: number; interopThreads: number; waitPolicy: string };
   pytorch: { torch: string; blas: string; threads: number };
+  /** The machine the figures come from: CPU model, cores, and float32 matmul speed at finprint's threads. */
+  machine: { cpu: string; cores: number; matmulGflops: number };
 }
 
 export type OnRound = (round: number, finprintImgS: number, pytorchImgS: number) => void;
@@ -110,10 +123,12 @@ export async function alternateRounds(py: PyTorchSide, rounds: number, ours: (ro
   const finprint: number[] = [];
   const pytorch: number[] = [];
   const otherRates = others.map((): number[] => []);
+  const phases: Record<string, number>[] = [];
   let theirs: PyTorchRound | undefined;
   for (let r = 0; r < rounds; r++) {
     theirs = await py.round<PyTorchRound>();
     pytorch.push(theirs.img_s);
+    if (theirs.phases) phases.push(theirs.phases);
     for (const [i, side] of others.entries()) otherRates[i]!.push((await side.round<PyTorchRound>()).img_s);
     const start = performance.now();
     const images = await ours(r);
@@ -128,8 +143,10 @@ export async function alternateRounds(py: PyTorchSide, rounds: number, ours: (ro
     pytorch_img_s: p,
     ratio: f / p,
     rounds: { finprint, pytorch },
+    ...(phases.length ? { pytorch_phases: medianPhases(phases) } : {}),
     ...(others.length ? { others_img_s: otherRates.map(median) } : {}),
-    finprint: { libtorch: env.libtorch, blas: env.blas, threads: env.intraOpThreads, interopThreads: env.interOpThreads },
+    finprint: { libtorch: env.libtorch, blas: env.blas, threads: env.intraOpThreads, interopThreads: env.interOpThreads, waitPolicy: env.waitPolicy },
     pytorch: { torch: theirs!.torch, blas: theirs!.blas, threads: theirs!.threads },
+    machine: { cpu: env.cpuModel, cores: env.cores, matmulGflops: Math.round(matmulGflops() * 10) / 10 },
   };
 }

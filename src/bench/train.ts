@@ -1,24 +1,27 @@
 // `finprint bench train`: one training epoch of efficientnet_b0 with the seed's species head on
-// synthetic photos, JPEG decoding included: finprint (ImagePipeline + BatchLoader with prefetch,
-// AdamW, the species task's train step) vs PyTorch (DataLoader with as many workers, torchvision
-// transforms and efficientnet_b0, AdamW), alternating epochs in one run.
+// synthetic photos, JPEG decoding and a validation pass included: finprint (ImagePipeline +
+// BatchLoader with prefetch, AdamW, the species task's train step and evaluate) vs PyTorch
+// (DataLoader with as many workers, torchvision transforms and efficientnet_b0, AdamW), alternating
+// epochs in one run. Each side reports where its epoch's time went; with --competitor K the same
+// rounds run again next to K competing PyTorch jobs, and each side's slowdown is reported.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { readCompetition } from '../data/happywhale.js';
 import { BatchLoader } from '../data/loader.js';
-import { ImagePipeline, type Sample } from '../data/pipeline.js';
+import { ImagePipeline, type Batch, type Sample } from '../data/pipeline.js';
 import { synthesize } from '../data/synth/index.js';
 import { createModel } from '../models/index.js';
 import { AdamW } from '../optim/index.js';
 import * as torch from '../torch/index.js';
 import { createTask, type Task } from '../train/tasks.js';
 import { checkInteger } from '../util/check.js';
-import { alternateRounds, findTorchPython, PyTorchSide, type OnRound, type SideBySide } from './pytorch_side.js';
+import { startCompetitors } from './competitors.js';
+import { alternateRounds, findTorchPython, medianPhases, PyTorchSide, type OnRound, type SideBySide } from './pytorch_side.js';
 
 export interface TrainBenchOptions {
-  /** Synthetic photos in the epoch (rendered at ~512 px, 8 species). */
+  /** Synthetic photos in the epoch (rendered at ~512 px, 8 species); a quarter more are validated. */
   images?: number;
   /** Photos decoding at once / DataLoader workers. */
   workers?: number;
@@ -26,17 +29,42 @@ export interface TrainBenchOptions {
   size?: number;
   rounds?: number;
   threads?: number;
+  /** Competing PyTorch jobs to run the rounds again beside (0: idle rounds only). */
+  competitors?: number;
+  /** Intra-op threads of each competing job. */
+  competitorThreads?: number;
   quiet?: boolean;
   onRound?: OnRound;
+}
+
+/** Seconds per epoch in each phase (medians over rounds). */
+export type Phases = Record<string, number>;
+
+/** Each side's speed next to the competing jobs, and its slowdown against its idle speed. */
+export interface CompetitionResult {
+  competitors: number;
+  competitorThreads: number;
+  finprint_img_s: number;
+  pytorch_img_s: number;
+  /** Idle speed / speed beside the competitors: 2 is a fair share of two equal jobs. */
+  finprint_slowdown: number;
+  pytorch_slowdown: number;
 }
 
 export interface TrainBenchResult extends SideBySide {
   model: string;
   images: number;
+  validationImages: number;
   workers: number;
   batch: number;
   size: number;
+  /** Where each side's idle epoch went. */
+  phases: { finprint: Phases; pytorch: Phases };
+  competition?: CompetitionResult;
 }
+
+/** The phases both sides time, in the order printed. */
+export const PHASES = ['photos', 'to tensor', 'forward', 'backward', 'optimiser', 'validation'] as const;
 
 const MODEL = 'efficientnet_b0';
 /** The same optimiser settings on both sides. */
@@ -52,10 +80,14 @@ async function syntheticPhotos(dir: string, images: number, quiet: boolean): Pro
   return { samples: train.map((r) => ({ path: r.path, labels: { species: species.indexOf(r.species) } })), species };
 }
 
-/** finprint's side: the species task on the backbone, AdamW, and the trainer's step over an epoch. */
+const seconds = (start: number): number => (performance.now() - start) / 1000;
+
+/** finprint's side: the species task on the backbone, AdamW, the trainer's step, then the task's validation. */
 class SpeciesTraining {
   private readonly task: Task;
   private readonly opt: AdamW;
+  /** The phases of the epochs run since the last takePhases(). */
+  private phases: Phases[] = [];
 
   constructor(species: string[]) {
     torch.manualSeed(0);
@@ -63,21 +95,50 @@ class SpeciesTraining {
     this.opt = new AdamW(this.task.model.parameters(), { lr: LR, weightDecay: WEIGHT_DECAY });
   }
 
-  /** Trains on every batch of the loader's epoch e; returns the number of photos. */
-  async epoch(loader: BatchLoader, e: number): Promise<number> {
+  /** Trains on every batch of the loader's epoch e, then validates; returns the number of photos. */
+  async epoch(train: BatchLoader, validation: BatchLoader, e: number): Promise<number> {
+    const t: Phases = Object.fromEntries(PHASES.map((p) => [p, 0]));
     this.task.model.train();
     let n = 0;
-    for await (const b of loader.epoch(e)) {
+    const batches = train.epoch(e)[Symbol.asyncIterator]();
+    for (;;) {
+      let start = performance.now();
+      const next = await batches.next();
+      t.photos! += seconds(start);
+      if (next.done) break;
+      const b: Batch = next.value;
+      start = performance.now();
+      torch.tensor(b.data, b.shape).dispose(); // the copy the step makes, timed on its own
+      t['to tensor']! += seconds(start);
       this.opt.zeroGrad();
       torch.tidy(() => {
+        start = performance.now();
         const r = this.task.trainStep(b);
+        t.forward! += seconds(start);
+        start = performance.now();
         r.loss.backward();
         r.loss.item(); // a training loop reads the loss each step, as the Python side does
+        t.backward! += seconds(start);
       });
+      start = performance.now();
       this.opt.step();
+      t.optimiser! += seconds(start);
       n += b.shape[0];
     }
+    // The step's own copy is inside the forward time: count it once.
+    t.forward = Math.max(0, t.forward! - t['to tensor']!);
+    const start = performance.now();
+    await this.task.evaluate(counted(validation.epoch(e), (b) => (n += b.shape[0])));
+    t.validation = seconds(start);
+    this.phases.push(t);
     return n;
+  }
+
+  /** Each phase's median over the epochs since the last call. */
+  takePhases(): Phases {
+    const out = medianPhases(this.phases);
+    this.phases = [];
+    return out;
   }
 
   dispose(): void {
@@ -86,6 +147,14 @@ class SpeciesTraining {
   }
 }
 
+async function* counted(batches: AsyncIterable<Batch>, onBatch: (b: Batch) => void): AsyncGenerator<Batch> {
+  for await (const b of batches) {
+    onBatch(b);
+    yield b;
+  }
+}
+
+
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<TrainBenchResult> {
   const images = checkInteger('images', options.images ?? 128, 16, 5000);
   const workers = checkInteger('workers', options.workers ?? 2, 1, 64);
@@ -93,6 +162,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   const size = checkInteger('size', options.size ?? 224, 32, 1024);
   const rounds = checkInteger('rounds', options.rounds ?? 3, 1, 100);
   const threads = checkInteger('threads', options.threads ?? availableParallelism(), 1, 1024);
+  const competitors = checkInteger('competitors', options.competitors ?? 0, 0, 64);
+  const competitorThreads = checkInteger('competitorThreads', options.competitorThreads ?? 2, 1, 1024);
   const quiet = options.quiet ?? false;
   findTorchPython(); // fail before spending time on the photos
   const dir = await mkdtemp(join(tmpdir(), 'finprint-bench-train-'));
@@ -100,23 +171,57 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   let py: PyTorchSide | undefined;
   let training: SpeciesTraining | undefined;
   try {
-    const { samples, species } = await syntheticPhotos(join(dir, 'photos'), images, quiet);
+    const validationImages = Math.max(batch, Math.round(images / 4));
+    const all = await syntheticPhotos(join(dir, 'photos'), images + validationImages, quiet);
+    const samples = all.samples.slice(0, images);
+    const held = all.samples.slice(images);
     // Both sides read the same photos with the same labels, in this order before shuffling.
-    const manifest = join(dir, 'manifest.tsv');
-    await writeFile(manifest, samples.map((s) => `${s.path}\t${s.labels!.species}\n`).join(''));
-    py = new PyTorchSide('train_pytorch.py', ['--manifest', manifest, '--classes', `${species.length}`, '--workers', `${workers}`, '--batch', `${batch}`, '--size', `${size}`, '--threads', `${threads}`, '--rounds', `${rounds}`, '--lr', `${LR}`, '--weight-decay', `${WEIGHT_DECAY}`]);
+    const manifest = async (name: string, list: Sample[]): Promise<string> => {
+      const path = join(dir, name);
+      await writeFile(path, list.map((s) => `${s.path}\t${s.labels!.species}\n`).join(''));
+      return path;
+    };
+    py = new PyTorchSide('train_pytorch.py', [
+      '--manifest', await manifest('train.tsv', samples), '--validation', await manifest('validation.tsv', held), '--classes', `${all.species.length}`,
+      '--workers', `${workers}`, '--batch', `${batch}`, '--size', `${size}`, '--threads', `${threads}`, '--rounds', `${rounds * (competitors ? 2 : 1)}`,
+      '--lr', `${LR}`, '--weight-decay', `${WEIGHT_DECAY}`,
+    ]);
     torch.setNumThreads(threads);
     // One libvips thread per photo and `workers` photos in flight: the shape of `workers`
     // DataLoader processes (as in `bench data`).
     sharp.concurrency(1);
-    const ours = (training = new SpeciesTraining(species));
+    const ours = (training = new SpeciesTraining(all.species));
     const pipeline = new ImagePipeline({ size, mode: 'squash' });
-    const loaderOf = (s: Sample[]): BatchLoader => new BatchLoader(pipeline, s, { batchSize: batch, shuffle: true, concurrency: workers, prefetch: 2 });
+    const loaderOf = (s: Sample[], shuffle: boolean): BatchLoader => new BatchLoader(pipeline, s, { batchSize: batch, shuffle, concurrency: workers, prefetch: 2 });
+    const trainLoader = loaderOf(samples, true);
+    const validationLoader = loaderOf(held, false);
     // Warm-up on two batches, as the Python side does: allocations, oneDNN caches, optimiser state.
-    await ours.epoch(loaderOf(samples.slice(0, 2 * batch)), 0);
-    const loader = loaderOf(samples);
-    const result = await alternateRounds(py, rounds, (r) => ours.epoch(loader, r), options.onRound);
-    return { ...result, model: `${MODEL} + species head (train, AdamW)`, images: samples.length, workers, batch, size };
+    await ours.epoch(loaderOf(samples.slice(0, 2 * batch), true), loaderOf(held.slice(0, batch), false), 0);
+    ours.takePhases();
+    const run = (round0: number): Promise<SideBySide> => alternateRounds(py!, rounds, (r) => ours.epoch(trainLoader, validationLoader, round0 + r), options.onRound);
+    const idle = await run(0);
+    const phases = { finprint: ours.takePhases(), pytorch: idle.pytorch_phases ?? {} };
+    const model = `${MODEL} + species head (train, AdamW; validation on ${held.length})`;
+    const result = { ...idle, model, images: samples.length, validationImages: held.length, workers, batch, size, phases };
+    if (!competitors) return result;
+    if (!quiet) console.error(`starting ${competitors} competing PyTorch job${competitors > 1 ? 's' : ''} of ${competitorThreads} threads`);
+    const jobs = await startCompetitors(competitors, competitorThreads);
+    try {
+      const loaded = await run(rounds);
+      return {
+        ...result,
+        competition: {
+          competitors,
+          competitorThreads,
+          finprint_img_s: loaded.finprint_img_s,
+          pytorch_img_s: loaded.pytorch_img_s,
+          finprint_slowdown: idle.finprint_img_s / loaded.finprint_img_s,
+          pytorch_slowdown: idle.pytorch_img_s / loaded.pytorch_img_s,
+        },
+      };
+    } finally {
+      await jobs.stop();
+    }
   } finally {
     py?.close();
     training?.dispose();

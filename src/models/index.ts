@@ -5,4 +5,5 @@ import './levit.js';
 import './vgg.js';
 import './inception_v3.js';
 import './efficientnet.js';
+import './miewid.js';
 import './coatnet.js';

@@ -1,8 +1,9 @@
 // Facts about the engine's environment that decide its speed: libtorch build, BLAS, threads.
 import { readFileSync, realpathSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { buildInfo, getNumInteropThreads, getNumThreads, noGrad } from './runtime.js';
 import { randn } from './creation.js';
+import { threadPolicy } from './native.js';
 
 export interface EngineEnvironment {
   libtorch: string;
@@ -11,6 +12,10 @@ export interface EngineEnvironment {
   intraOpThreads: number;
   interOpThreads: number;
   cores: number;
+  /** The CPU's model name as the kernel reports it. */
+  cpuModel: string;
+  /** How OpenMP threads wait: finprint's shared-core setting, the user's variables, or libgomp's default. */
+  waitPolicy: string;
   cuda: boolean;
   cudaDevices: number;
   env: Record<string, string>;
@@ -43,7 +48,7 @@ export function engineEnvironment(): EngineEnvironment {
   const info = buildInfo();
   const blas = loadedBlas();
   const env: Record<string, string> = {};
-  for (const k of ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'FINPRINT_THREADS', 'LIBTORCH']) {
+  for (const k of ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'FINPRINT_THREADS', 'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'FINPRINT_SHARED_CORES', 'LIBTORCH']) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }
@@ -54,6 +59,8 @@ export function engineEnvironment(): EngineEnvironment {
     intraOpThreads: getNumThreads(),
     interOpThreads: getNumInteropThreads(),
     cores: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() || 'unknown',
+    waitPolicy: describeWaitPolicy(),
     cuda: info.cuda,
     cudaDevices: info.cudaDevices,
     env,
@@ -73,4 +80,38 @@ export function matmulGflops(n = 1024, repeats = 5): number {
     b.dispose();
     return (2 * n ** 3 * repeats) / seconds / 1e9;
   });
+}
+
+function describeWaitPolicy(): string {
+  const vars = (names: string[]): string => names.map((k) => `${k}=${process.env[k]}`).join(' ');
+  if (threadPolicy.mode === 'shared') return `shared cores (${vars(Object.keys(threadPolicy.set))}; FINPRINT_SHARED_CORES=0 turns it off)`;
+  if (threadPolicy.mode === 'user') return `set by the environment (${vars(['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'].filter((k) => process.env[k]))})`;
+  return "libgomp's default spinning (FINPRINT_SHARED_CORES=0)";
+}
+
+export interface ThreadCheck {
+  threads: number;
+  cores: number;
+  /** The 1-minute load average before finprint started working: other processes' demand. */
+  load: number;
+  blas: string;
+}
+
+/** What slows the engine down that the user can fix: a slow BLAS, more threads than cores, busy cores. */
+export function threadWarnings(c: ThreadCheck): string[] {
+  const out: string[] = [];
+  if (c.blas.startsWith('reference')) out.push('the reference BLAS is in use, about 35x slower than OpenBLAS: apt-get install libopenblas0-pthread');
+  if (c.threads > c.cores) out.push(`threads are oversubscribed: ${c.threads} intra-op threads on ${c.cores} cores; set FINPRINT_THREADS=${c.cores} (or --threads)`);
+  else if (c.load + c.threads > c.cores + 0.5) {
+    out.push(
+      `threads are oversubscribed: load average ${c.load.toFixed(1)} from other processes plus ${c.threads} threads on ${c.cores} cores; ` +
+        'finprint will share the cores (its speed drops in proportion), or use fewer threads with FINPRINT_THREADS',
+    );
+  }
+  return out;
+}
+
+/** threadWarnings for this process, now. */
+export function currentThreadWarnings(env: EngineEnvironment = engineEnvironment()): string[] {
+  return threadWarnings({ threads: env.intraOpThreads, cores: env.cores, load: loadavg()[0] ?? 0, blas: env.blas });
 }

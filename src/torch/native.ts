@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
+import { applyThreadPolicy, type ThreadPolicy } from './thread_policy.js';
 
 export interface NativeHandle {
   dispose(): void;
@@ -49,6 +50,9 @@ export interface NativeBinding {
 }
 
 const addonPath = fileURLToPath(new URL('../../../native/build/Release/finprint_torch.node', import.meta.url));
+
+/** The wait policy in effect, decided before the binding (and with it libgomp) loads. */
+export const threadPolicy: ThreadPolicy = applyThreadPolicy();
 
 function load(): NativeBinding {
   if (!existsSync(addonPath)) {

@@ -1,6 +1,7 @@
 // Process-wide engine settings and build facts.
 import { checkInteger } from '../util/check.js';
-import { native, type BuildInfo } from './native.js';
+import { native, threadPolicy, type BuildInfo } from './native.js';
+import { withoutFinprintPolicy } from './thread_policy.js';
 import { fromHandle, type Tensor } from './tensor.js';
 
 export function setNumThreads(n: number): void {
@@ -49,3 +50,6 @@ export const buildInfo = (): BuildInfo => native.buildInfo();
 export function cudaAvailable(): boolean {
   return native.buildInfo().cudaDevices > 0;
 }
+
+/** The environment without the wait policy finprint set for itself: for a PyTorch process run side by side. */
+export const environmentWithoutFinprintPolicy = (): NodeJS.ProcessEnv => withoutFinprintPolicy(process.env, threadPolicy);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { modelEntry, type Backbone } from '../../src/models/index.js';
 import * as torch from '../../src/torch/index.js';
-import { loadFixture, loadManifest, maxRelDiff, sharedFixtureDir, stateDictSpec, type TimmFixture } from './timm_fixture.js';
+import { loadFixture, loadManifest, maxRelDiff, sharedFixtureDir, stateDictSpec, type KeysManifest, type TimmFixture } from './timm_fixture.js';
 
 /**
  * A fixture from ../shared/fixtures/timm, or undefined after marking the test skipped with the
@@ -40,12 +40,8 @@ export function assertParity(name: string, model: Backbone, fixture: TimmFixture
   );
 }
 
-/**
- * A freshly built full-size model's state dict (names in order, shapes, dtypes), parameter count
- * and registered pretrained_cfg equal the manifest's.
- */
-export function assertMatchesManifest(name: string, model: Backbone): void {
-  const manifest = loadManifest(name);
+/** A freshly built full-size model's state dict (names in order, shapes, dtypes) and parameter count equal the manifest's. */
+export function assertStateDictMatchesManifest(manifest: KeysManifest, model: Backbone): void {
   const sd = model.stateDict();
   assert.deepEqual(stateDictSpec(sd), manifest.state_dict);
   assert.deepEqual([...sd.keys()], Object.keys(manifest.state_dict), 'same key order as timm');
@@ -53,6 +49,12 @@ export function assertMatchesManifest(name: string, model: Backbone): void {
     model.parameters().reduce((n, p) => n + p.numel, 0),
     manifest.num_params,
   );
+}
+
+/** As assertStateDictMatchesManifest, and the registered pretrained_cfg equals the manifest's timm one. */
+export function assertMatchesManifest(name: string, model: Backbone): void {
+  const manifest = loadManifest(name);
+  assertStateDictMatchesManifest(manifest, model);
   const cfg = modelEntry(name).pretrainedCfg;
   const ref = manifest.pretrained_cfg;
   assert.deepEqual(
@@ -83,9 +85,11 @@ export function assertMatchesManifest(name: string, model: Backbone): void {
 
 /**
  * One train-mode forward + backward on a random batch: every parameter of the first block gets a
- * finite, non-zero gradient, and BatchNorm running statistics move.
+ * finite, non-zero gradient, and BatchNorm running statistics move. The default loss, the mean
+ * square of the outputs, suits logits; an output that ends in a batch-statistics BatchNorm needs
+ * another (its mean square is nearly constant, so its gradients nearly vanish).
  */
-export function assertTrainStep(model: Backbone, inputShape: number[], numClasses: number): void {
+export function assertTrainStep(model: Backbone, inputShape: number[], numClasses: number, loss: (out: torch.Tensor) => torch.Tensor = (out) => out.pow(2).mean()): void {
   model.train();
   const first = model.blocks()[0]!;
   torch.tidy(() => {
@@ -93,7 +97,7 @@ export function assertTrainStep(model: Backbone, inputShape: number[], numClasse
     const before = bnMeans.map(([, t]) => t.clone());
     const logits = model.forward(torch.randn(inputShape));
     assert.deepEqual(logits.shape, [inputShape[0], numClasses]);
-    logits.pow(2).mean().backward();
+    loss(logits).backward();
     for (const [key, p] of first.module.namedParameters()) {
       const g = p.grad;
       assert.ok(g, `${first.name}.${key} got no gradient`);

@@ -19,19 +19,29 @@ export interface TimmFixture {
 }
 
 /**
- * Splits `<name>.safetensors` into the state dict and the `__input__`/`__features__`/... outputs,
- * all floats as float32 (F16 weights are upcast; the reference ran on the F16-rounded values).
+ * Splits `<name>.safetensors` into the state dict and the named `__...__` tensors (the input and
+ * the reference outputs), all floats as float32 (F16 weights are upcast; the reference ran on the
+ * F16-rounded values).
  */
-export async function loadFixture(name: string, options: { dir?: string } = {}): Promise<TimmFixture> {
+export async function loadFixtureTensors<K extends string>(
+  name: string,
+  keys: readonly K[],
+  options: { dir?: string } = {},
+): Promise<{ stateDict: StateDict; tensors: Record<K, Tensor> }> {
   const all = await loadSafetensors(`${options.dir ?? dir}${name}.safetensors`, { dtype: 'float32' });
-  const take = (key: string): Tensor => {
+  const take = (key: K): [K, Tensor] => {
     const t = all.get(key);
     if (!t) throw new Error(`fixture ${name} lacks ${key}`);
     all.delete(key);
-    return t;
+    return [key, t];
   };
-  const [input, features, preLogits, logits] = ['__input__', '__features__', '__pre_logits__', '__logits__'].map(take) as [Tensor, Tensor, Tensor, Tensor];
-  return { stateDict: all, input, features, preLogits, logits };
+  return { stateDict: all, tensors: Object.fromEntries(keys.map(take)) as Record<K, Tensor> };
+}
+
+/** A classifier fixture: the state dict, `__input__`, and features, pre-logits and logits. */
+export async function loadFixture(name: string, options: { dir?: string } = {}): Promise<TimmFixture> {
+  const { stateDict, tensors } = await loadFixtureTensors(name, ['__input__', '__features__', '__pre_logits__', '__logits__'], options);
+  return { stateDict, input: tensors.__input__, features: tensors.__features__, preLogits: tensors.__pre_logits__, logits: tensors.__logits__ };
 }
 
 export interface KeysManifest {

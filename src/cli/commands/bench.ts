@@ -15,7 +15,7 @@ const modelList = (value: string): string[] => (value === 'none' ? [] : list(val
 const sizeList = (value: string): number[] => (value === 'none' ? [] : list(value).map(intArg));
 
 /** What the figures depend on: each side's build, BLAS and threads. */
-const finprintBuild = (f: SideBySide['finprint']): string => `libtorch ${f.libtorch}, ${f.blas}, ${f.threads} intra-op / ${f.interopThreads} inter-op threads`;
+const finprintBuild = (f: SideBySide['finprint']): string => `libtorch ${f.libtorch}, ${f.blas}, ${f.threads} intra-op / ${f.interopThreads} inter-op threads, waiting: ${f.waitPolicy}`;
 const pytorchBuild = (p: SideBySide['pytorch']): string => `torch ${p.torch}, ${p.blas}, ${p.threads} intra-op thread${p.threads === 1 ? '' : 's'}`;
 
 interface Sides {
@@ -24,7 +24,7 @@ interface Sides {
   finprint: number;
   pytorch: number;
   ratio: number;
-  builds: Pick<SideBySide, 'finprint' | 'pytorch'>;
+  builds: Pick<SideBySide, 'finprint' | 'pytorch' | 'machine'>;
   /** Added after finprint's rate, e.g. the total time. */
   note?: string;
   /** Added in brackets after PyTorch's rate, e.g. how it ran. */
@@ -42,6 +42,7 @@ function show(json: boolean | undefined, result: object, title: string, s: Sides
     return;
   }
   console.log(title);
+  console.log(`  machine   ${s.builds.machine.cpu}, ${s.builds.machine.cores} cores, matmul 1024² ${s.builds.machine.matmulGflops} GFLOP/s`);
   console.log(`  finprint  ${s.finprint.toFixed(s.digits)} ${s.unit}  (${s.note ? `${s.note}; ` : ''}${finprintBuild(s.builds.finprint)})`);
   console.log(`  pytorch   ${s.pytorch.toFixed(s.digits)} ${s.unit}  (${s.pytorchNote ? `${s.pytorchNote}; ` : ''}${pytorchBuild(s.builds.pytorch)})`);
   console.log(`  ratio     ${s.ratio.toFixed(2)}x`);
@@ -130,6 +131,7 @@ export function register(program: Command): void {
       const on = engine === 'onnx' ? ', finprint exported to ONNX and run by ONNX Runtime' : '';
       if (r.results.length) printModelTable(`inference, batch ${r.batch}, eval mode, no grad, default input sizes${on}:`, r.results, engine);
       if (r.resolution.length) printModelTable(`${r.resolution[0]!.model} by input size${on}:`, r.resolution, engine);
+      console.log(`machine:  ${r.machine.cpu}, ${r.machine.cores} cores, matmul 1024² ${r.machine.matmulGflops} GFLOP/s`);
       console.log(`finprint: ${engine === 'onnx' ? `ONNX Runtime ${onnxRuntimeVersion()} (CPU, ${r.finprint.threads} threads)` : finprintBuild(r.finprint)}`);
       console.log(`pytorch:  ${pytorchBuild(r.pytorch)}`);
     });
@@ -144,10 +146,26 @@ export function register(program: Command): void {
     .option('--size <px>', 'input side', intArg, 224)
     .option('--rounds <n>', 'timed epochs per side (median reported)', intArg, 3)
     .option('--threads <n>', 'intra-op threads, both sides (default: the cores)', intArg)
-    .action(async (o: { json?: boolean; images: number; workers: number; batch: number; size: number; rounds: number; threads?: number }) => {
-      const { benchTrain } = await import('../../bench/train.js');
-      const r = await benchTrain({ ...o, quiet: o.json ?? false, onRound: o.json ? undefined : logRound });
-      show(o.json, r, `training: ${r.model}, ${r.images} JPEGs per epoch, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.workers} workers`, imagesPerSecond(r));
+    .option('--competitor <k>', 'run the rounds again beside K competing PyTorch training jobs and report each side\'s slowdown', intArg, 0)
+    .option('--competitor-threads <n>', 'intra-op threads of each competing job', positiveIntArg, 2)
+    .addHelpText('after', '\nExamples:\n  finprint bench train --threads 1\n  finprint bench train --competitor 1 --rounds 3')
+    .action(async (o: { json?: boolean; images: number; workers: number; batch: number; size: number; rounds: number; threads?: number; competitor: number; competitorThreads: number }) => {
+      const { benchTrain, PHASES } = await import('../../bench/train.js');
+      const r = await benchTrain({ ...o, competitors: o.competitor, quiet: o.json ?? false, onRound: o.json ? undefined : logRound });
+      const more = [
+        '  where an epoch goes (seconds):',
+        `    ${'phase'.padEnd(11)} ${'finprint'.padStart(9)} ${'pytorch'.padStart(9)}`,
+        ...PHASES.map((p) => `    ${p.padEnd(11)} ${(r.phases.finprint[p] ?? 0).toFixed(2).padStart(9)} ${(r.phases.pytorch[p] ?? 0).toFixed(2).padStart(9)}`),
+      ];
+      const c = r.competition;
+      if (c) {
+        more.push(
+          `  beside ${c.competitors} competing PyTorch job${c.competitors > 1 ? 's' : ''} of ${c.competitorThreads} threads:`,
+          `    finprint ${c.finprint_img_s.toFixed(1)} img/s, ${c.finprint_slowdown.toFixed(2)}x slower than idle`,
+          `    pytorch  ${c.pytorch_img_s.toFixed(1)} img/s, ${c.pytorch_slowdown.toFixed(2)}x slower than idle`,
+        );
+      }
+      show(o.json, r, `training: ${r.model}, ${r.images} JPEGs per epoch, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.workers} workers`, { ...imagesPerSecond(r), more });
     });
 
   bench
