@@ -1,10 +1,13 @@
 // Pretrained weights from the Hugging Face hub (or a mirror) into a local cache:
 //   <cache>/<owner>/<repo>/model.safetensors       the checkpoint, only ever complete
 //   <cache>/<owner>/<repo>/model.safetensors.json  what was downloaded: url, size, sha256
-// Downloads go to model.safetensors.partial and resume from it with an HTTP Range request, so a
+// Downloads go to <file>.partial and resume from it with an HTTP Range request, so a
 // 500 MB checkpoint survives a dropped connection. The size is checked against Content-Length /
 // Content-Range, the sha256 against the hub's X-Linked-ETag (or ETag, or a given hash), and the
 // header must parse as safetensors, all before the rename that makes the file visible.
+// A repository without model.safetensors (404) is tried for pytorch_model.bin, which is read with
+// the restricted reader of torch_checkpoint.ts and stored as model.safetensors, so everything
+// downstream reads one format; a prefix wrapping all its keys ('module.', 'model.') is stripped.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -12,10 +15,13 @@ import { dirname, join, relative, sep } from 'node:path';
 import { checkPositive, invalidParameterError } from '../util/check.js';
 import { cacheRoot, writeFileAtomic } from '../util/fs.js';
 import { Progress } from '../util/progress.js';
-import { readSafetensorsHeader } from './safetensors.js';
+import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from './safetensors.js';
+import { commonKeyPrefix, loadTorchCheckpoint, stripKeyPrefix } from './torch_checkpoint.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 const FILE = 'model.safetensors';
+/** What repositories outside timm often publish instead: a torch.save zip. */
+const BIN = 'pytorch_model.bin';
 const SHA256 = /^[0-9a-f]{64}$/;
 const MIB = 1 << 20;
 
@@ -65,6 +71,15 @@ export interface PullOptions {
    * retried like a dropped connection; a hub that never answers is an error naming the URL.
    */
   timeoutMs?: number;
+  /** When the hub has no model.safetensors (404), download pytorch_model.bin and convert it (default true). */
+  pytorchFallback?: boolean;
+  /**
+   * The model's top-level state-dict names (e.g. ['backbone', 'pooling', 'bn']): a prefix above
+   * them that all keys share is stripped (see commonKeyPrefix), from a downloaded safetensors file
+   * too. Without it, only a known wrapper prefix (module., model., ...) is stripped, and only from
+   * a converted pytorch_model.bin.
+   */
+  keyRoots?: readonly string[];
 }
 
 export interface PullResult {
@@ -77,43 +92,131 @@ export interface PullResult {
   verifiedAgainst: 'hub' | 'option' | 'nothing';
   /** The file was already in the cache; nothing was downloaded. */
   cached: boolean;
+  /** 'pytorch_model.bin' when the hub had only that and it was converted; undefined for a safetensors download. */
+  convertedFrom?: string | undefined;
+  /** The key prefix stripped from every key ('model.'), '' when none (or unknown: a file placed by hand). */
+  strippedPrefix: string;
 }
 
 interface DownloadRecord {
   repo: string;
+  /** What was downloaded; `size` and `sha256` describe that file, as the hub served it. */
   url: string;
   size: number;
   sha256: string;
   verifiedAgainst: PullResult['verifiedAgainst'];
   downloadedAt: string;
+  /** Set when the download was a pytorch_model.bin converted to the cached model.safetensors. */
+  convertedFrom?: string;
+  /** Where the state dict was in that file ('state_dict', 'model'), when not the top-level object. */
+  container?: string;
+  /** The prefix taken off every key before caching ('' when none). */
+  strippedPrefix?: string;
 }
 
-/** Downloads `<hub>/<repo>/resolve/main/model.safetensors` into the cache (resumable, verified). */
+interface Downloaded {
+  size: number;
+  sha256: string;
+  verifiedAgainst: PullResult['verifiedAgainst'];
+}
+
+interface Transfer {
+  repo: string;
+  expected: string | undefined;
+  quiet: boolean;
+  timeoutMs: number;
+  retries: number;
+}
+
+/**
+ * Downloads `<hub>/<repo>/resolve/main/model.safetensors` into the cache (resumable, verified);
+ * when the hub answers 404 for it, `pytorch_model.bin` instead, converted to model.safetensors.
+ */
 export async function pullWeights(repo: string, options: PullOptions = {}): Promise<PullResult> {
   checkRepo(repo);
   const expected = options.sha256 === undefined ? undefined : checkSha256(options.sha256);
   const retries = options.retries ?? 3;
   if (!Number.isInteger(retries) || retries < 0) throw invalidParameterError('retries', 'a non-negative integer', retries);
   const timeoutMs = options.timeoutMs === undefined ? hubTimeoutMs() : checkPositive('timeoutMs', options.timeoutMs);
+  const roots = options.keyRoots === undefined ? undefined : [...options.keyRoots];
+  if (roots !== undefined) commonKeyPrefix([], roots); // validates the names before any download
+  const quiet = options.quiet ?? false;
   const path = cachedWeightsPath(repo, options.cacheDir);
-  const url = `${(options.hubUrl ?? hubBaseUrl()).replace(/\/+$/, '')}/${repo}/resolve/main/${FILE}`;
+  const base = (options.hubUrl ?? hubBaseUrl()).replace(/\/+$/, '');
+  const urlOf = (file: string): string => `${base}/${repo}/resolve/main/${file}`;
 
   if (!options.force && (await sizeOf(path)) !== undefined) return fromCache(repo, path, expected);
   await mkdir(dirname(path), { recursive: true });
+  const transfer: Transfer = { repo, expected, quiet, timeoutMs, retries };
+  const say = (message: string): void => {
+    if (!quiet) process.stderr.write(`${repo}: ${message}\n`);
+  };
+
+  let url = urlOf(FILE);
+  let partial = `${path}.partial`;
+  let done: Downloaded;
+  try {
+    done = await withRetries(url, partial, transfer);
+  } catch (err) {
+    if (!(err instanceof NotFound) || options.pytorchFallback === false) throw err;
+    await rm(partial, { force: true });
+    say(`no ${FILE} on the hub; trying ${BIN}`);
+    url = urlOf(BIN);
+    partial = join(dirname(path), `${BIN}.partial`);
+    try {
+      done = await withRetries(url, partial, transfer);
+    } catch (err2) {
+      if (err2 instanceof NotFound) {
+        throw new Error(`GET ${urlOf(FILE)} answered 404 Not Found, and so did ${BIN}: no ${FILE} (nor ${BIN}) there; check the model name and --tag`);
+      }
+      throw err2;
+    }
+  }
+  const fromBin = url.endsWith(BIN);
+  const { container, prefix } = fromBin ? await convertBin(partial, path, url, repo, roots) : await promote(partial, path, url, repo, roots);
+  if (prefix) say(`stripped the key prefix '${prefix}' from every key of the checkpoint`);
+  if (fromBin) say(`converted ${BIN} to ${FILE}${container ? ` (the state dict under '${container}')` : ''}`);
+
+  const record: DownloadRecord = {
+    repo,
+    url,
+    size: done.size,
+    sha256: done.sha256,
+    verifiedAgainst: done.verifiedAgainst,
+    downloadedAt: new Date().toISOString(),
+    ...(fromBin ? { convertedFrom: BIN } : {}),
+    ...(container ? { container } : {}),
+    strippedPrefix: prefix,
+  };
+  await writeFileAtomic(`${path}.json`, `${JSON.stringify(record, null, 1)}\n`);
+  return {
+    repo,
+    path,
+    size: (await sizeOf(path))!,
+    sha256: done.sha256,
+    verifiedAgainst: done.verifiedAgainst,
+    cached: false,
+    convertedFrom: record.convertedFrom,
+    strippedPrefix: prefix,
+  };
+}
+
+/** Downloads `url` into `partial`, resuming after dropped connections; returns once the file is complete and its hash checked. */
+async function withRetries(url: string, partial: string, t: Transfer): Promise<Downloaded> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const done = await download(url, path, repo, expected, options.quiet ?? false, timeoutMs);
-      const record: DownloadRecord = { repo, url, size: done.size, sha256: done.sha256, verifiedAgainst: done.verifiedAgainst, downloadedAt: new Date().toISOString() };
-      await writeFileAtomic(`${path}.json`, `${JSON.stringify(record, null, 1)}\n`);
-      return { repo, path, size: done.size, sha256: done.sha256, verifiedAgainst: done.verifiedAgainst, cached: false };
+      return await download(url, partial, t);
     } catch (err) {
       if (!(err instanceof Interrupted)) throw err;
-      if (attempt >= retries) throw new Error(`${err.message}; run the command again to resume`);
-      if (!options.quiet) process.stderr.write(`${err.message}; resuming (retry ${attempt + 1} of ${retries})\n`);
+      if (attempt >= t.retries) throw new Error(`${err.message}; run the command again to resume`);
+      if (!t.quiet) process.stderr.write(`${err.message}; resuming (retry ${attempt + 1} of ${t.retries})\n`);
       await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
     }
   }
 }
+
+/** The hub has no such file (404): the caller may try another name. */
+class NotFound extends Error {}
 
 /** A download cut short, worth another attempt: the .partial file keeps what arrived, to resume from. */
 class Interrupted extends Error {}
@@ -154,17 +257,16 @@ class Watchdog {
 
 const seconds = (ms: number): string => `${Number((ms / 1000).toPrecision(3))} s`;
 
-async function download(url: string, path: string, repo: string, expected: string | undefined, quiet: boolean, timeoutMs: number): Promise<{ size: number; sha256: string; verifiedAgainst: PullResult['verifiedAgainst'] }> {
-  const watchdog = new Watchdog(timeoutMs);
+async function download(url: string, partial: string, t: Transfer): Promise<Downloaded> {
+  const watchdog = new Watchdog(t.timeoutMs);
   try {
-    return await downloadWatched(url, path, repo, expected, quiet, watchdog);
+    return await downloadWatched(url, partial, t, watchdog);
   } finally {
     watchdog.stop();
   }
 }
 
-async function downloadWatched(url: string, path: string, repo: string, expected: string | undefined, quiet: boolean, watchdog: Watchdog): Promise<{ size: number; sha256: string; verifiedAgainst: PullResult['verifiedAgainst'] }> {
-  const partial = `${path}.partial`;
+async function downloadWatched(url: string, partial: string, { repo, expected, quiet }: Transfer, watchdog: Watchdog): Promise<Downloaded> {
   const offset = (await sizeOf(partial)) ?? 0;
   // identity: Content-Length and the hash must describe the bytes as stored, not a compressed transfer.
   const { res, hubSha } = await get(url, { 'Accept-Encoding': 'identity', ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) }, watchdog);
@@ -177,8 +279,10 @@ async function downloadWatched(url: string, path: string, repo: string, expected
   }
   if (!res.ok) {
     await res.body?.cancel();
-    const hint = res.status === 404 ? ': no model.safetensors there; check the model name and --tag' : res.status === 401 || res.status === 403 ? ': the repository needs credentials' : '';
-    throw new Error(`GET ${url} answered ${res.status} ${res.statusText}${hint}`);
+    const file = url.slice(url.lastIndexOf('/') + 1);
+    const hint = res.status === 404 ? `: no ${file} there; check the model name and --tag` : res.status === 401 || res.status === 403 ? ': the repository needs credentials' : '';
+    const message = `GET ${url} answered ${res.status} ${res.statusText}${hint}`;
+    throw res.status === 404 ? new NotFound(message) : new Error(message);
   }
   const { start, total } = span(res, url);
   if (start !== 0 && start !== offset) throw new Error(`GET ${url}: asked to resume at byte ${offset} but the server sent from byte ${start}`);
@@ -214,20 +318,66 @@ async function downloadWatched(url: string, path: string, repo: string, expected
   }
 
   const sha256 = hash.digest('hex');
-  await promote(partial, path, url, sha256, expected ?? hubSha, expected ? 'given' : "from the hub's ETag");
+  const want = expected ?? hubSha;
+  if (want !== undefined && sha256 !== want) {
+    await rm(partial, { force: true });
+    throw new Error(`download of ${url}: sha256 mismatch: expected ${want} (${expected ? 'given' : "from the hub's ETag"}), got ${sha256}; the download was discarded`);
+  }
   return { size: received, sha256, verifiedAgainst: expected ? 'option' : hubSha ? 'hub' : 'nothing' };
 }
 
-/** Renames the complete download into place once its hash and format check out; discards it otherwise. */
-async function promote(partial: string, path: string, url: string, sha256: string, want: string | undefined, wantSource: string): Promise<void> {
-  let problem: string | undefined;
-  if (want !== undefined && sha256 !== want) problem = `sha256 mismatch: expected ${want} (${wantSource}), got ${sha256}`;
-  else problem = await readSafetensorsHeader(partial).then(() => undefined, (err: Error) => `not a safetensors file (${err.message})`);
-  if (problem) {
+/**
+ * Renames a complete, verified model.safetensors download into place once its header parses;
+ * discards it otherwise. With key roots, a file whose keys all carry a wrapper prefix is rewritten
+ * without it instead. Returns the prefix stripped.
+ */
+async function promote(partial: string, path: string, url: string, repo: string, roots: string[] | undefined): Promise<{ container: string; prefix: string }> {
+  let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
+  try {
+    header = await readSafetensorsHeader(partial);
+  } catch (err) {
     await rm(partial, { force: true });
-    throw new Error(`download of ${url}: ${problem}; the download was discarded`);
+    throw new Error(`download of ${url}: not a safetensors file (${(err as Error).message}); the download was discarded`);
   }
-  await rename(partial, path);
+  const prefix = roots === undefined ? '' : commonKeyPrefix(header.tensors.keys(), roots);
+  if (prefix === '') {
+    await rename(partial, path);
+    return { container: '', prefix };
+  }
+  const tensors = await loadSafetensors(partial);
+  try {
+    await saveSafetensors(path, stripKeyPrefix(tensors, roots).stateDict, { ...header.metadata, finprint_source: `${repo}/${FILE}`, finprint_stripped_prefix: prefix });
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  await rm(partial, { force: true });
+  return { container: '', prefix };
+}
+
+/**
+ * Reads a complete, verified pytorch_model.bin download with the restricted reader and writes it
+ * as model.safetensors (atomically), keys stripped of a wrapping prefix. A file the reader refuses
+ * (a global outside its allow-list, damage) is discarded with the reason.
+ */
+async function convertBin(partial: string, path: string, url: string, repo: string, roots: string[] | undefined): Promise<{ container: string; prefix: string }> {
+  let checkpoint: Awaited<ReturnType<typeof loadTorchCheckpoint>>;
+  try {
+    checkpoint = await loadTorchCheckpoint(partial);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw new Error(`download of ${url}: cannot convert it to safetensors: ${(err as Error).message}; the download was discarded`);
+  }
+  const { stateDict, container } = checkpoint;
+  try {
+    const { stateDict: stripped, prefix } = stripKeyPrefix(stateDict, roots);
+    const metadata: Record<string, string> = { format: 'pt', finprint_source: `${repo}/${BIN}`, finprint_stripped_prefix: prefix };
+    if (container) metadata.finprint_container = container;
+    await saveSafetensors(path, stripped, metadata);
+    await rm(partial, { force: true });
+    return { container, prefix };
+  } finally {
+    for (const t of stateDict.values()) t.dispose();
+  }
 }
 
 /**
@@ -290,7 +440,16 @@ async function fromCache(repo: string, path: string, expected: string | undefine
     sha256 ??= await hashFile(path, createHash('sha256')).then((h) => h.digest('hex'));
     if (sha256 !== expected) throw new Error(`${path}: cached file has sha256 ${sha256}, not the expected ${expected}; pull again with --force`);
   }
-  return { repo, path, size: (await sizeOf(path))!, sha256, verifiedAgainst: expected ? 'option' : (record?.verifiedAgainst ?? 'nothing'), cached: true };
+  return {
+    repo,
+    path,
+    size: (await sizeOf(path))!,
+    sha256,
+    verifiedAgainst: expected ? 'option' : (record?.verifiedAgainst ?? 'nothing'),
+    cached: true,
+    convertedFrom: record?.convertedFrom,
+    strippedPrefix: record?.strippedPrefix ?? '',
+  };
 }
 
 export interface CachedWeights {

@@ -128,23 +128,54 @@ function checkPrefixes(name: string, value: unknown): string[] {
   return value;
 }
 
+export interface HubWeights {
+  /** The hub repository, owner/name. */
+  repo: string;
+  /**
+   * The model's top-level state-dict names, for checkpoints published outside timm whose keys
+   * may be wrapped in a prefix ('model.', 'module.') that the pull strips (PullOptions.keyRoots).
+   */
+  keyRoots?: readonly string[];
+}
+
+/**
+ * Weights published outside the timm namespace, by model name. Looked up before the registry,
+ * so the name resolves whether or not the model's family is registered yet.
+ */
+const EXTERNAL_WEIGHTS: Readonly<Record<string, HubWeights>> = {
+  // MiewID (Wild Me / Conservation X Labs): one published checkpoint, a MiewIdNet state dict
+  // (backbone.* efficientnetv2_rw_m, pooling.p GeM, bn.* the embedding's BatchNorm).
+  miewid: { repo: 'conservationxlabs/miewid-msv3', keyRoots: ['backbone', 'pooling', 'bn'] },
+};
+
 /**
  * The hub repository holding a model's weights: the registered default (pretrainedCfg.hfHubId,
  * e.g. timm/vgg16.tv_in1k), or timm/<name>.<tag> for another tag, given as `tag` or timm-style in
- * the name ('vgg16.tv_in1k'). With a tag the model need not be registered.
+ * the name ('vgg16.tv_in1k'). With a tag the model need not be registered. Models published
+ * outside timm ('miewid') have one checkpoint and no tags.
  */
 export function hubRepo(name: string, tag?: string): string {
+  return hubWeights(name, tag).repo;
+}
+
+/** hubRepo, with what pulling that repository needs to know about the checkpoint's keys. */
+export function hubWeights(name: string, tag?: string): HubWeights {
   if (typeof name !== 'string' || !/^[\w-]+(\.[\w-]+)?$/.test(name)) throw invalidParameterError('name', "a model name such as 'vgg16' or 'vgg16.tv_in1k'", name);
   if (tag !== undefined && !/^[\w-]+$/.test(tag)) throw invalidParameterError('tag', "a pretrained tag such as 'tv_in1k'", tag);
   const [model, nameTag] = name.split('.') as [string, string | undefined];
   if (nameTag !== undefined && tag !== undefined) throw invalidParameterError('tag', `no tag: '${name}' already names tag '${nameTag}' (drop one of them)`, tag);
   const t = tag ?? nameTag;
-  if (t !== undefined) return `timm/${model}.${t}`;
+  const external = Object.hasOwn(EXTERNAL_WEIGHTS, model) ? EXTERNAL_WEIGHTS[model]! : undefined;
+  if (external) {
+    if (t !== undefined) throw invalidParameterError('tag', `no tag: ${model} has one published checkpoint (${external.repo})`, t);
+    return { ...external };
+  }
+  if (t !== undefined) return { repo: `timm/${model}.${t}` };
   const repo = modelEntry(model).pretrainedCfg.hfHubId;
   if (repo === '') {
     // Test variants (reduced widths, e.g. vgg16_tiny) exist only to check code paths: nobody trained them.
     const withWeights = listModels({ includeTestVariants: true }).filter((m) => modelEntry(m).pretrainedCfg.hfHubId !== '');
     throw new Error(`no pretrained weights for ${model} (models with pretrained weights: ${withWeights.join(', ')})`);
   }
-  return repo;
+  return { repo };
 }

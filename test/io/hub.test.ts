@@ -10,6 +10,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cachedWeightsPath, listCachedWeights, pullWeights, weightsCacheDir, hubBaseUrl } from '../../src/io/hub.js';
+import { loadSafetensors, readSafetensorsHeader, serializeSafetensors } from '../../src/io/safetensors.js';
+import { loadTorchCheckpoint } from '../../src/io/torch_checkpoint.js';
+import { hubRepo, hubWeights } from '../../src/models/weights.js';
+import * as torch from '../../src/torch/index.js';
+import type { Tensor } from '../../src/torch/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/io -> repo root
 let file: Buffer;
@@ -21,6 +26,13 @@ let cache: string;
 const seen: { path: string; range: string | undefined }[] = [];
 /** How many times each path has been served. */
 const served = new Map<string, number>();
+/** torch.save checkpoints (test/fixtures/torch, from tools/make_torch_fixtures.py): keys under 'model.', and a malicious one. */
+let miewidBin: Buffer;
+let evilBin: Buffer;
+/** A safetensors file whose keys all start with 'module.'. */
+let prefixedSt: Buffer;
+const MIEWID_ROOTS = ['backbone', 'pooling', 'bn'];
+const sha256Of = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 // A hub whose repositories each exercise one behaviour (the repo name says which).
 function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -30,6 +42,17 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   served.set(path, n);
   const repo = /^\/timm\/([^/]+)\/resolve\/main\/model\.safetensors$/.exec(path)?.[1];
   if (path === '/cdn/blob') return send(req, res, file, {});
+  // Repositories with only pytorch_model.bin: their model.safetensors falls through to a 404 below.
+  const bin = /^\/([^/]+\/[^/]+)\/resolve\/main\/pytorch_model\.bin$/.exec(path)?.[1];
+  if (bin !== undefined) {
+    const body = bin === 'timm/bin-evil' ? evilBin : bin === 'timm/bin-only' || bin === 'conservationxlabs/miewid-msv3' ? miewidBin : undefined;
+    if (!body) {
+      res.writeHead(404).end('Entry not found');
+      return;
+    }
+    return send(req, res, body, { 'X-Linked-ETag': `"${sha256Of(body)}"` });
+  }
+  if (repo === 'st-prefixed') return send(req, res, prefixedSt, { 'X-Linked-ETag': `"${sha256Of(prefixedSt)}"` });
   if (!repo || repo === 'missing') {
     res.writeHead(404).end('Entry not found');
     return;
@@ -91,6 +114,13 @@ function send(req: IncomingMessage, res: ServerResponse, body: Buffer, headers: 
 before(async () => {
   file = await readFile(join(repoRoot, 'test/fixtures/timm/vgg16_tiny.safetensors'));
   sha = createHash('sha256').update(file).digest('hex');
+  miewidBin = await readFile(join(repoRoot, 'test/fixtures/torch/miewid_prefixed.bin'));
+  evilBin = await readFile(join(repoRoot, 'test/fixtures/torch/evil_global.bin'));
+  const a = torch.tensor(new Float32Array([1, 2, 3]));
+  const b = torch.tensor(new Float32Array([4, 5]));
+  prefixedSt = Buffer.from(serializeSafetensors(new Map([['module.a', a], ['module.b', b]]), { format: 'pt' }));
+  a.dispose();
+  b.dispose();
   server = createServer(handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -240,10 +270,121 @@ describe('pullWeights', () => {
   });
 
   test('HTTP errors and bad arguments are explained', async () => {
-    await assert.rejects(pull('missing'), /answered 404 Not Found: no model\.safetensors there; check the model name and --tag/);
+    await assert.rejects(pull('missing'), (err: Error) => {
+      assert.equal(err.message, `GET ${base}/timm/missing/resolve/main/model.safetensors answered 404 Not Found, and so did pytorch_model.bin: no model.safetensors (nor pytorch_model.bin) there; check the model name and --tag`);
+      return true;
+    });
+    assert.deepEqual(requestsFor('missing').map((s) => s.path), ['/timm/missing/resolve/main/model.safetensors', '/timm/missing/resolve/main/pytorch_model.bin']);
+    await assert.rejects(pull('missing', { pytorchFallback: false }), /answered 404 Not Found: no model\.safetensors there; check the model name and --tag$/);
+    await assert.rejects(pull('ok', { keyRoots: ['backbone.x'] }), /for roots/);
     await assert.rejects(pull('ok', { sha256: 'xyz' }), /for sha256/);
     await assert.rejects(pullWeights('../../etc', { cacheDir: cache }), /for repo/);
     await assert.rejects(pull('ok', { retries: -1 }), /for retries/);
+  });
+});
+
+/** Runs fn with process.stderr.write captured; returns what was written. */
+async function captureStderr(fn: () => Promise<unknown>): Promise<string> {
+  const write = process.stderr.write;
+  let out = '';
+  process.stderr.write = ((chunk: string | Uint8Array): boolean => {
+    out += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = write;
+  }
+  return out;
+}
+
+const values = (t: Tensor): number[] => Array.from(t.data() as Float32Array | BigInt64Array, Number);
+
+describe('pullWeights: pytorch_model.bin', () => {
+  test('a repository with only pytorch_model.bin: downloaded, verified, converted to safetensors with the prefix stripped, said and recorded', async () => {
+    let r: Awaited<ReturnType<typeof pullWeights>> | undefined;
+    const said = await captureStderr(async () => {
+      r = await pull('bin-only', { keyRoots: MIEWID_ROOTS, quiet: false });
+    });
+    assert.ok(r);
+    assert.match(said, /timm\/bin-only: no model\.safetensors on the hub; trying pytorch_model\.bin\n/);
+    assert.match(said, /timm\/bin-only: stripped the key prefix 'model\.' from every key of the checkpoint\n/);
+    assert.match(said, /timm\/bin-only: converted pytorch_model\.bin to model\.safetensors\n/);
+    assert.deepEqual(requestsFor('bin-only').map((s) => s.path), ['/timm/bin-only/resolve/main/model.safetensors', '/timm/bin-only/resolve/main/pytorch_model.bin']);
+    assert.equal(r.path, cachedWeightsPath('timm/bin-only', cache));
+    assert.deepEqual(
+      { sha256: r.sha256, verifiedAgainst: r.verifiedAgainst, cached: r.cached, convertedFrom: r.convertedFrom, strippedPrefix: r.strippedPrefix },
+      { sha256: sha256Of(miewidBin), verifiedAgainst: 'hub', cached: false, convertedFrom: 'pytorch_model.bin', strippedPrefix: 'model.' },
+    );
+    assert.equal(r.size, (await stat(r.path)).size);
+
+    // The cache holds safetensors with the model's own keys and exactly the values torch saved.
+    const header = await readSafetensorsHeader(r.path);
+    assert.deepEqual(header.metadata, { format: 'pt', finprint_source: 'timm/bin-only/pytorch_model.bin', finprint_stripped_prefix: 'model.' });
+    const got = await loadSafetensors(r.path);
+    const want = (await loadTorchCheckpoint(join(repoRoot, 'test/fixtures/torch/miewid_prefixed.bin'))).stateDict;
+    try {
+      assert.deepEqual([...got.keys()].sort(), [...want.keys()].map((k) => k.slice('model.'.length)).sort());
+      assert.ok([...got.keys()].every((k) => MIEWID_ROOTS.includes(k.split('.')[0]!)));
+      for (const [k, t] of want) {
+        const g = got.get(k.slice('model.'.length))!;
+        assert.deepEqual({ dtype: g.dtype, shape: g.shape }, { dtype: t.dtype, shape: t.shape }, k);
+        assert.deepEqual(values(g), values(t), k);
+      }
+    } finally {
+      for (const t of [...got.values(), ...want.values()]) t.dispose();
+    }
+
+    const record = JSON.parse(await readFile(`${r.path}.json`, 'utf8'));
+    assert.deepEqual(
+      { url: record.url, sha256: record.sha256, size: record.size, convertedFrom: record.convertedFrom, strippedPrefix: record.strippedPrefix },
+      { url: `${base}/timm/bin-only/resolve/main/pytorch_model.bin`, sha256: sha256Of(miewidBin), size: miewidBin.length, convertedFrom: 'pytorch_model.bin', strippedPrefix: 'model.' },
+    );
+    const dir = dirname(r.path);
+    assert.ok(!existsSync(join(dir, 'pytorch_model.bin')) && !existsSync(join(dir, 'pytorch_model.bin.partial')) && !existsSync(`${r.path}.partial`), 'only the converted file stays');
+
+    // Cached: nothing downloaded, the record still tells what was stripped; the hub's sha256 of the .bin is what --sha256 checks.
+    const again = await pull('bin-only', { keyRoots: MIEWID_ROOTS, sha256: sha256Of(miewidBin) });
+    assert.deepEqual({ cached: again.cached, convertedFrom: again.convertedFrom, strippedPrefix: again.strippedPrefix }, { cached: true, convertedFrom: 'pytorch_model.bin', strippedPrefix: 'model.' });
+    assert.equal(requestsFor('bin-only').length, 2);
+
+    // Without the model's roots, a known wrapper ('model.') still goes.
+    const plain = await pull('bin-only', { cacheDir: join(cache, 'plain') });
+    assert.equal(plain.strippedPrefix, 'model.');
+    assert.ok((await readSafetensorsHeader(plain.path)).tensors.has('pooling.p'));
+  });
+
+  test('a pytorch_model.bin with a malicious global is refused and discarded; nothing is run or cached', async () => {
+    await assert.rejects(pull('bin-evil'), (err: Error) => {
+      assert.match(err.message, new RegExp(`^download of ${base}/timm/bin-evil/resolve/main/pytorch_model\\.bin: cannot convert it to safetensors: torch checkpoint .*pytorch_model\\.bin\\.partial: evil_global/data\\.pkl: refused the global 'os\\.system'`));
+      assert.match(err.message, /; the download was discarded$/);
+      return true;
+    });
+    const path = cachedWeightsPath('timm/bin-evil', cache);
+    assert.ok(!existsSync(path) && !existsSync(`${path}.json`) && !existsSync(join(dirname(path), 'pytorch_model.bin.partial')));
+    assert.ok(!existsSync('/tmp/finprint-torch-checkpoint-pwned'));
+  });
+
+  test("a safetensors download whose keys carry a wrapper prefix is rewritten without it only when the model's roots are given", async () => {
+    const kept = await pull('st-prefixed');
+    assert.equal(kept.strippedPrefix, '');
+    assert.ok((await readFile(kept.path)).equals(prefixedSt), 'without roots the file is cached as served');
+    const r = await pull('st-prefixed', { keyRoots: ['a', 'b'], cacheDir: join(cache, 'roots'), quiet: true });
+    assert.equal(r.strippedPrefix, 'module.');
+    assert.equal(r.sha256, sha256Of(prefixedSt), 'the hash is the one the hub served and it was checked against');
+    const header = await readSafetensorsHeader(r.path);
+    assert.deepEqual([...header.tensors.keys()].sort(), ['a', 'b']);
+    assert.deepEqual(header.metadata, { format: 'pt', finprint_source: 'timm/st-prefixed/model.safetensors', finprint_stripped_prefix: 'module.' });
+    assert.equal(JSON.parse(await readFile(`${r.path}.json`, 'utf8')).strippedPrefix, 'module.');
+  });
+
+  test("'miewid' names the MiewID repository, with the model's key roots and no tags", () => {
+    assert.deepEqual(hubWeights('miewid'), { repo: 'conservationxlabs/miewid-msv3', keyRoots: MIEWID_ROOTS });
+    assert.equal(hubRepo('miewid'), 'conservationxlabs/miewid-msv3');
+    assert.throws(() => hubRepo('miewid.v2'), /Expected no tag: miewid has one published checkpoint \(conservationxlabs\/miewid-msv3\) for tag but received "v2"/);
+    assert.throws(() => hubRepo('miewid', 'v2'), /for tag/);
+    assert.deepEqual(hubWeights('vgg16', 'tv_in1k'), { repo: 'timm/vgg16.tv_in1k' });
   });
 });
 
@@ -322,6 +463,24 @@ test('CLI: finprint weights pull NAME.TAG, then weights list --json', async () =
     assert.equal(stdout.trim(), join(root, 'weights', 'timm', 'ok.v1', 'model.safetensors'));
     const listed = JSON.parse((await finprint('weights', 'list', '--json')).stdout);
     assert.deepEqual(listed, [{ repo: 'timm/ok.v1', path: stdout.trim(), size: file.length, sha256: sha }]);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('CLI: finprint weights pull miewid converts the hub pytorch_model.bin, says what prefix it stripped', async () => {
+  const run = promisify(execFile);
+  const root = await mkdtemp(join(tmpdir(), 'finprint-hub-cli-'));
+  const env = { ...process.env, FINPRINT_HUB_URL: base, FINPRINT_CACHE: root };
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(repoRoot, 'bin/finprint.js'), 'weights', 'pull', 'miewid'], { env });
+    const path = join(root, 'weights', 'conservationxlabs', 'miewid-msv3', 'model.safetensors');
+    assert.equal(stdout.trim(), path);
+    assert.match(stderr, /conservationxlabs\/miewid-msv3: stripped the key prefix 'model\.' from every key of the checkpoint/);
+    assert.match(stderr, /conservationxlabs\/miewid-msv3: [\d.]+ KiB \(converted from pytorch_model\.bin, whose sha256 [0-9a-f]{64} verified against the hub's ETag\)/);
+    const keys = [...(await readSafetensorsHeader(path)).tensors.keys()];
+    assert.ok(keys.includes('backbone.conv_stem.weight') && keys.includes('pooling.p') && keys.includes('bn.weight'), keys.join(', '));
+    assert.ok(keys.every((k) => !k.startsWith('model.')));
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -8,8 +8,12 @@ export function register(program: Command): void {
 
   weights
     .command('pull')
-    .argument('<name>', "model name, optionally with a tag: 'vgg16' or 'vgg16.tv_in1k'")
-    .description('Download timm/<name>.<tag> model.safetensors into the cache (resumable; size, sha256 and format checked). Env: FINPRINT_HUB_URL (a mirror), FINPRINT_CACHE (cache root), FINPRINT_HUB_TIMEOUT (seconds, as --timeout)')
+    .argument('<name>', "model name, optionally with a tag: 'vgg16' or 'vgg16.tv_in1k'; 'miewid' for conservationxlabs/miewid-msv3")
+    .description(
+      'Download timm/<name>.<tag> model.safetensors into the cache (resumable; size, sha256 and format checked). ' +
+        'A repository with only pytorch_model.bin has it read safely (no code run) and cached as safetensors, a key prefix such as model. stripped. ' +
+        'Env: FINPRINT_HUB_URL (a mirror), FINPRINT_CACHE (cache root), FINPRINT_HUB_TIMEOUT (seconds, as --timeout)',
+    )
     .option('--tag <tag>', "pretrained tag (default: the model's default, e.g. tv_in1k for vgg16)")
     .option('--sha256 <hex>', "expected sha256 of the file (default: the hub's ETag)")
     .option('--force', 'download again even if the file is cached')
@@ -17,11 +21,19 @@ export function register(program: Command): void {
     .option('--quiet', 'no progress bar or messages')
     .action(async (name: string, opts: { tag?: string; sha256?: string; force?: boolean; quiet?: boolean; timeout?: number }) => {
       await import('../../models/index.js'); // registers the families, whose configs name the default tags
-      const { hubRepo } = await import('../../models/weights.js');
+      const { hubWeights } = await import('../../models/weights.js');
       const { pullWeights } = await import('../../io/hub.js');
-      const r = await pullWeights(hubRepo(name, opts.tag), { sha256: opts.sha256, force: opts.force, quiet: opts.quiet, ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}) });
+      const { repo, keyRoots } = hubWeights(name, opts.tag);
+      const r = await pullWeights(repo, {
+        sha256: opts.sha256,
+        force: opts.force,
+        quiet: opts.quiet,
+        ...(keyRoots ? { keyRoots } : {}),
+        ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout * 1000 } : {}),
+      });
       const check = r.verifiedAgainst === 'nothing' ? 'sha256 not verified (no hash from the hub; pass --sha256)' : `sha256 ${r.sha256} verified against the ${r.verifiedAgainst === 'hub' ? "hub's ETag" : '--sha256 value'}`;
-      if (!opts.quiet) console.error(r.cached ? `${r.repo}: already cached (use --force to download again)` : `${r.repo}: ${formatBytes(r.size)}, ${check}`);
+      const from = r.convertedFrom ? ` (converted from ${r.convertedFrom}, whose ${check})` : `, ${check}`;
+      if (!opts.quiet) console.error(r.cached ? `${r.repo}: already cached (use --force to download again)` : `${r.repo}: ${formatBytes(r.size)}${from}`);
       console.log(r.path);
     });
 
