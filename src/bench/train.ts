@@ -35,6 +35,8 @@ export interface TrainBenchOptions {
   competitorThreads?: number;
   quiet?: boolean;
   onRound?: OnRound;
+  /** Called with the competing jobs' process ids once they run. */
+  onCompetitors?: (pids: number[]) => void;
 }
 
 /** Seconds per epoch in each phase (medians over rounds). */
@@ -206,6 +208,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     if (!competitors) return result;
     if (!quiet) console.error(`starting ${competitors} competing PyTorch job${competitors > 1 ? 's' : ''} of ${competitorThreads} threads`);
     const jobs = await startCompetitors(competitors, competitorThreads);
+    options.onCompetitors?.(jobs.pids);
     try {
       const loaded = await run(rounds);
       return {

@@ -18,6 +18,12 @@ export interface LoaderOptions {
   concurrency?: number;
   /** List photos that cannot be loaded in each batch's `unreadable` (zeros in their place) instead of failing. */
   skipUnreadable?: boolean;
+  /**
+   * P x K sampling: with shuffle, keep up to `k` photos of the same `label` together, so a batch
+   * holds batchSize / k individuals with several photos each (what a metric loss on the embedding
+   * needs: positives in the batch). Photos without the label (-1) travel alone.
+   */
+  groups?: { label: string; k: number };
 }
 
 /**
@@ -34,6 +40,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
   private readonly prefetch: number;
   private readonly concurrency: number;
   private readonly skipUnreadable: boolean;
+  private readonly groups: { label: string; k: number } | undefined;
 
   constructor(private readonly pipeline: ImagePipeline, private readonly samples: readonly Sample[], options: LoaderOptions) {
     this.batchSize = checkInteger('batchSize', options.batchSize, 1);
@@ -44,6 +51,10 @@ export class BatchLoader implements AsyncIterable<Batch> {
     this.prefetch = checkInteger('prefetch', options.prefetch ?? 2, 0);
     this.concurrency = checkInteger('concurrency', options.concurrency ?? 4, 1);
     this.skipUnreadable = options.skipUnreadable ?? false;
+    if (options.groups) {
+      this.groups = { label: options.groups.label, k: checkInteger('groups.k', options.groups.k, 1) };
+      if (!this.shuffle) throw invalidParameterError('groups', 'a loader with shuffle: true', options.groups);
+    }
     if (this.augment && !pipeline.augment) throw invalidParameterError('augment', 'false for a pipeline without augment options', this.augment);
   }
 
@@ -58,6 +69,7 @@ export class BatchLoader implements AsyncIterable<Batch> {
     checkInteger('startBatch', startBatch, 0);
     const order = this.samples.map((_, i) => i);
     if (this.shuffle) Rng.from(this.seed, 'order', epoch).shuffle(order);
+    if (this.groups) groupedOrder(order, this.samples, this.groups, Rng.from(this.seed, 'groups', epoch));
     const chunks: number[][] = [];
     for (let k = 0; k < this.length; k++) chunks.push(order.slice(k * this.batchSize, (k + 1) * this.batchSize));
     const limit = createLimiter(this.concurrency);
@@ -83,6 +95,28 @@ export class BatchLoader implements AsyncIterable<Batch> {
   [Symbol.asyncIterator](): AsyncGenerator<Batch> {
     return this.epoch(0);
   }
+}
+
+/**
+ * Reorders a shuffled `order` in place into runs of up to k photos with the same label, the runs
+ * themselves shuffled: each label's photos are cut into runs in their shuffled order.
+ */
+function groupedOrder(order: number[], samples: readonly Sample[], groups: { label: string; k: number }, rng: Rng): void {
+  const byLabel = new Map<number, number[]>();
+  const runs: number[][] = [];
+  for (const i of order) {
+    const label = samples[i]!.labels?.[groups.label];
+    if (label === undefined || label < 0) {
+      runs.push([i]);
+      continue;
+    }
+    const list = byLabel.get(label) ?? [];
+    byLabel.set(label, list);
+    list.push(i);
+  }
+  for (const list of byLabel.values()) for (let j = 0; j < list.length; j += groups.k) runs.push(list.slice(j, j + groups.k));
+  rng.shuffle(runs);
+  order.splice(0, order.length, ...runs.flat());
 }
 
 /**

@@ -1,4 +1,4 @@
-import { checkInteger, checkNumber } from '../util/check.js';
+import { checkInteger, checkNumber, checkOneOf } from '../util/check.js';
 import { Rng } from '../util/random.js';
 import { NEW_INDIVIDUAL } from './happywhale.js';
 
@@ -99,4 +99,70 @@ export function individualSplit<T extends { individualId: string }>(rows: readon
   const heldOut = groups.filter((g) => g.heldOut).map((g) => g.id);
   const valRows = [...val].sort((a, b) => a - b).map((i) => ({ ...rows[i]!, truth: heldRows.has(i) ? NEW_INDIVIDUAL : rows[i]!.individualId }));
   return { train: pick(rows, train), val: valRows, heldOut };
+}
+
+/**
+ * How an evaluation's labelled photos meet the gallery. open: all of them, against the gallery,
+ * new_individual where the gallery lacks the animal (the Kaggle setting). closed: only photos of
+ * individuals the gallery has. disjoint: only photos of individuals it lacks, matched against a
+ * reference gallery made from those photos themselves (disjointSplit), so the embedding must
+ * generalise to animals it never trained on.
+ */
+export const PROTOCOLS = ['open', 'closed', 'disjoint'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export interface ProtocolSplit<T> {
+  /** The reference gallery (disjoint only; empty otherwise). */
+  reference: T[];
+  /** The rows to score, in their original order. */
+  queries: T[];
+  /** Expected answer of each query: its individual, or new_individual where the gallery it meets lacks it. */
+  truths: string[];
+}
+
+export interface ProtocolOptions<T> {
+  protocol: Protocol;
+  /** Who each row shows; new_individual where the labels hide it (such rows cannot join a reference gallery). */
+  identity: (row: T) => string;
+  /** The open protocol's answer for a row (e.g. the solution file's, as Kaggle scores it). */
+  truth: (row: T) => string;
+  /** Individuals the gallery has. */
+  known: ReadonlySet<string>;
+  /** Seeds the disjoint reference choice. */
+  seed: number;
+}
+
+/**
+ * The rows a protocol scores, and for disjoint its reference gallery. Disjoint keeps the rows of
+ * named individuals the gallery lacks; of each such individual with two or more photos, one
+ * (seeded choice) goes to the reference gallery and the rest are queries answered with that
+ * individual. An individual with a single photo has nothing to be matched with: its photo is a
+ * query whose answer is new_individual, which gives the protocol an open-set half as well. No
+ * known individual and no reference photo ever becomes a query.
+ */
+export function protocolSplit<T>(rows: readonly T[], options: ProtocolOptions<T>): ProtocolSplit<T> {
+  const protocol = checkOneOf('protocol', options.protocol, PROTOCOLS);
+  const seed = checkInteger('seed', options.seed);
+  const { identity, known } = options;
+  if (protocol === 'open') return { reference: [], queries: [...rows], truths: rows.map(options.truth) };
+  if (protocol === 'closed') {
+    const queries = rows.filter((r) => known.has(identity(r)));
+    return { reference: [], queries, truths: queries.map(identity) };
+  }
+  const eligible = rows.filter((r) => identity(r) !== NEW_INDIVIDUAL && !known.has(identity(r)));
+  const rng = new Rng(seed);
+  const referenceAt = new Set<number>();
+  const withReference = new Set<string>();
+  // Groups in id order: the draws do not depend on which individual comes first in the rows.
+  for (const [id, members] of groupBy(eligible, identity)) {
+    if (members.length < 2) continue;
+    referenceAt.add(members[rng.int(0, members.length)]!);
+    withReference.add(id);
+  }
+  const queries = eligible.filter((_, i) => !referenceAt.has(i));
+  return {
+    reference: eligible.filter((_, i) => referenceAt.has(i)),
+    queries,
+    truths: queries.map((r) => (withReference.has(identity(r)) ? identity(r) : NEW_INDIVIDUAL)),
+  };
 }

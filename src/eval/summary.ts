@@ -3,6 +3,8 @@
 import type { Confusion, IdentificationMetrics } from './metrics.js';
 import type { ReliabilityBin } from './calibration.js';
 import type { Calibration } from './threshold.js';
+import type { OpenSetMetrics } from './open_set.js';
+import type { Protocol } from '../data/split.js';
 
 export const SPLITS = ['val', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
@@ -10,6 +12,10 @@ export type Split = (typeof SPLITS)[number];
 export interface EvaluationSummary {
   run: string;
   split: Split;
+  /** Which of the split's photos were scored, against which gallery (data/split.ts PROTOCOLS). */
+  protocol: Protocol;
+  /** Seed of the disjoint protocol's reference photos; null for the others. */
+  protocol_seed: number | null;
   task: string;
   images: number;
   map5: number;
@@ -30,8 +36,18 @@ export interface EvaluationSummary {
   pcc: number;
   pcc125: number;
   blend: number;
-  /** `with_validation`: the run's validation photos were searched too (test split with --with-validation). */
-  gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean; with_validation: boolean };
+  /**
+   * `with_validation`: the run's validation photos were searched too (test split with
+   * --with-validation). `reference`: the disjoint protocol's reference photos, not the training split.
+   */
+  gallery: { photos: number; rows: number; mirrors: boolean; cached: boolean; with_validation: boolean; reference: boolean };
+  /**
+   * Open-set metrics (eval/open_set.ts) of the same photos. `gallery`: scored by the best cosine
+   * similarity to the gallery's photos alone, with a threshold chosen for those scores;
+   * `blended`: the run's blended scores and threshold (null unless --blend > 0 on a run that
+   * scores with its gallery). Known means the searched gallery has photos of the individual.
+   */
+  open_set: { gallery: OpenSetMetrics; blended: OpenSetMetrics | null };
 }
 
 export interface Evaluation<C extends Calibration = Calibration> {

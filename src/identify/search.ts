@@ -77,3 +77,38 @@ export function searchGallery(queries: torch.Tensor, gallery: torch.Tensor, gall
   });
   return out;
 }
+
+/**
+ * Every query's cosine similarity to every gallery photo, for measures that need the whole
+ * ranking (mean average precision) rather than the top few. Computed block by block, each block's
+ * [rows, photos] scores handed to `visit(firstQuery, rows, scores)` and not kept, so the full
+ * matrix never has to fit (256 queries against the competition's 51k photos: 52 MB a block).
+ * `queries` and `gallery` are unit rows of `dim`; with `mirrors` the gallery's second half
+ * repeats its photos mirrored and a photo scores its better view.
+ */
+export function photoSimilarities(queries: Float32Array, gallery: Float32Array, dim: number, mirrors: boolean, visit: (first: number, rows: number, scores: Float32Array) => void, blockSize = 256): void {
+  checkInteger('dim', dim, 1);
+  checkInteger('blockSize', blockSize, 1);
+  const ng = gallery.length / dim;
+  const nq = queries.length / dim;
+  if (!Number.isInteger(ng) || !Number.isInteger(nq) || (mirrors && ng % 2 !== 0)) {
+    throw new RangeError(`photoSimilarities: ${queries.length} query and ${gallery.length} gallery numbers are not whole rows of ${dim}${mirrors ? ' (an even number of gallery rows, with mirrors)' : ''}`);
+  }
+  if (nq === 0 || ng === 0) return;
+  const photos = mirrors ? ng / 2 : ng;
+  torch.noGrad(() => {
+    const g = torch.tensor(gallery, [ng, dim]);
+    try {
+      for (let start = 0; start < nq; start += blockSize) {
+        const rows = Math.min(blockSize, nq - start);
+        const scores = torch.tidy(() => {
+          const s = torch.tensor(queries.subarray(start * dim, (start + rows) * dim), [rows, dim]).matmul(g.transpose(0, 1));
+          return (mirrors ? s.narrow(1, 0, photos).maximum(s.narrow(1, photos, photos)) : s).toFloat32Array();
+        });
+        visit(start, rows, scores);
+      }
+    } finally {
+      g.dispose();
+    }
+  });
+}

@@ -5,6 +5,7 @@ import { Linear, Module, init } from '../nn/index.js';
 import { F, tensor, tidy, zeros, type Tensor } from '../torch/index.js';
 import { checkInteger, checkNumber, invalidParameterError } from '../util/check.js';
 import { EmbeddingNeck, type EmbeddingNeckOptions } from './heads.js';
+import { batchHardTriplet } from './triplet.js';
 
 export interface DynamicMarginOptions {
   /** Scale of the count term (default 0.45: a class seen once gets a + b = 0.5). */
@@ -127,6 +128,10 @@ export interface JointHeadOptions {
   individualWeight?: number;
   /** Weight of the species loss (default 1). */
   speciesWeight?: number;
+  /** Weight of a batch-hard triplet loss on the embedding (default 0: none). */
+  tripletWeight?: number;
+  /** Its margin in cosine distance (default 0.3). */
+  tripletMargin?: number;
 }
 
 export interface JointOutput {
@@ -139,10 +144,12 @@ export interface JointOutput {
 }
 
 export interface JointLoss {
-  /** individualWeight * individual + speciesWeight * species. */
+  /** individualWeight * individual + speciesWeight * species (+ tripletWeight * triplet). */
   loss: Tensor;
   individual: Tensor;
   species: Tensor;
+  /** Present when the head has a triplet weight. */
+  triplet?: Tensor;
 }
 
 /**
@@ -157,6 +164,8 @@ export class JointHead extends Module<[Tensor, Tensor?], JointOutput> {
   readonly species: Linear;
   readonly individualWeight: number;
   readonly speciesWeight: number;
+  readonly tripletWeight: number;
+  readonly tripletMargin: number;
 
   constructor(inFeatures: number, numIndividuals: number, numSpecies: number, options: JointHeadOptions = {}) {
     super();
@@ -166,6 +175,8 @@ export class JointHead extends Module<[Tensor, Tensor?], JointOutput> {
     this.species = this.registerModule('species', new Linear(this.neck.embeddingDim, numSpecies));
     this.individualWeight = checkNumber('individualWeight', options.individualWeight ?? 1, 0);
     this.speciesWeight = checkNumber('speciesWeight', options.speciesWeight ?? 1, 0);
+    this.tripletWeight = checkNumber('tripletWeight', options.tripletWeight ?? 0, 0);
+    this.tripletMargin = checkNumber('tripletMargin', options.tripletMargin ?? 0.3, 0);
   }
 
   /** From backbone features; individual labels (int64 [B]) switch the ArcFace margin on. */
@@ -185,7 +196,10 @@ export class JointHead extends Module<[Tensor, Tensor?], JointOutput> {
       const batch = output.embedding.size(0);
       const individual = F.crossEntropy(output.individual, checkLabels(targets.individual, batch, 'JointHead.loss individual'));
       const species = F.crossEntropy(output.species, checkLabels(targets.species, batch, 'JointHead.loss species'));
-      return { loss: individual.mul(this.individualWeight).add(species.mul(this.speciesWeight)), individual, species };
+      const loss = individual.mul(this.individualWeight).add(species.mul(this.speciesWeight));
+      if (this.tripletWeight === 0) return { loss, individual, species };
+      const triplet = batchHardTriplet(output.embedding, targets.individual, this.tripletMargin);
+      return { loss: loss.add(triplet.mul(this.tripletWeight)), individual, species, triplet };
     });
   }
 }

@@ -1,6 +1,8 @@
-// evaluation.html of a run: the headline metrics, the new_individual threshold curve it was
-// chosen from, MAP@5 per species, known vs new recall and the species confusion matrix.
+// evaluation.html of a run: the headline metrics, the open-set metrics, the new_individual
+// threshold curve it was chosen from, MAP@5 per species, known vs new recall and the species
+// confusion matrix.
 import type { ReliabilityBin } from '../eval/calibration.js';
+import type { OpenSetMetrics } from '../eval/open_set.js';
 import type { Evaluation } from '../eval/summary.js';
 import { writePage, type Section } from './html.js';
 import { thresholdChart } from './training.js';
@@ -33,12 +35,39 @@ function reliabilitySection(bins: readonly ReliabilityBin[], split: string): Sec
   };
 }
 
+const PROTOCOL_TEXT = {
+  open: 'open protocol: every photo against the gallery, new_individual where it lacks the animal (the Kaggle setting)',
+  closed: 'closed protocol: only photos of individuals the gallery has',
+  disjoint: 'disjoint protocol: only photos of individuals the training split lacks, against a reference gallery of one photo (seeded choice) per such individual; an individual with a single photo is a query whose answer is new_individual',
+} as const;
+
+/** The open-set metrics of each way the photos were scored, one row each; n/a where a metric has nothing to measure. */
+function openSetSection(e: Evaluation): Section {
+  const s = e.summary;
+  const cell = (v: number | null): string | number => v ?? 'n/a';
+  const paths: [string, OpenSetMetrics | null][] = [['gallery similarity only', s.open_set.gallery], [`blended (weight ${s.blend})`, s.open_set.blended]];
+  return {
+    title: 'Open-set metrics',
+    blocks: [
+      {
+        kind: 'table',
+        columns: ['scores', 'threshold', 'known / unknown queries', 'top-1 known', 'top-5 known', 'mAP', 'BAKS', 'BAUS', 'AUC new vs known'],
+        rows: paths.flatMap(([name, m]) => (m ? [[name, m.threshold, `${m.known_queries} / ${m.unknown_queries}`, cell(m.top1_known), cell(m.top5_known), cell(m.map), cell(m.baks), cell(m.baus), cell(m.auc)]] : [])),
+      },
+      {
+        kind: 'text',
+        text: 'Known: the searched gallery has photos of the individual; unknown: it has none, so the right answer is new_individual. Top-1/top-5 known: the gallery ranking alone (no threshold). mAP: average precision of each query over all gallery photos ranked by similarity, queries without a gallery match left out. BAKS/BAUS (as wildlife-datasets defines them): the first answer, threshold applied, right for known queries / new_individual for unknown ones, averaged per individual and then over individuals. AUC: how well the best gallery similarity tells known queries from unknown ones (0.5 is chance, ties count half).',
+      },
+    ],
+  };
+}
+
 export async function writeEvaluationReport(path: string, e: Evaluation): Promise<void> {
   const s = e.summary;
   const m = e.metrics;
   const sections: Section[] = [
     {
-      title: `Result (${s.split === 'val' ? 'validation split' : 'test split, test_solution.csv'})`,
+      title: `Result (${s.split === 'val' ? 'validation split' : 'test split, test_solution.csv'}, ${s.protocol} protocol)`,
       blocks: [
         {
           kind: 'stats',
@@ -53,7 +82,7 @@ export async function writeEvaluationReport(path: string, e: Evaluation): Promis
         },
         {
           kind: 'text',
-          text: `Threshold: ${s.threshold_method}. Scores: best cosine similarity to ${s.gallery.photos} gallery photos${s.gallery.with_validation ? ' (the training split and the validation photos)' : ''}${s.gallery.mirrors ? ' and their mirrors' : ''}${s.blend > 0 ? `, blended with the ArcFace class-centre cosine at weight ${s.blend}` : ''}.${s.split === 'val' ? ' The threshold was tuned on these same photos, so this MAP@5 is optimistic.' : ''}`,
+          text: `${PROTOCOL_TEXT[s.protocol]}${s.protocol_seed !== null ? ` (seed ${s.protocol_seed})` : ''}. Threshold: ${s.threshold_method}. Scores: best cosine similarity to ${s.gallery.photos} ${s.gallery.reference ? 'reference' : 'gallery'} photos${s.gallery.with_validation ? ' (the training split and the validation photos)' : ''}${s.gallery.mirrors ? ' and their mirrors' : ''}${s.blend > 0 ? `, blended with the ArcFace class-centre cosine at weight ${s.blend}` : ''}.${s.split === 'val' ? ' The threshold was tuned on these same photos, so this MAP@5 is optimistic.' : ''}`,
         },
         {
           kind: 'table',
@@ -65,6 +94,7 @@ export async function writeEvaluationReport(path: string, e: Evaluation): Promis
         },
       ],
     },
+    openSetSection(e),
     { title: 'new_individual threshold', blocks: [thresholdChart(e.calibration.curve)] },
     ...(e.reliability ? [reliabilitySection(e.reliability, s.split)] : []),
     {

@@ -51,6 +51,10 @@ export interface TrainConfig {
   newFraction: number;
   embeddingDim: number;
   arcface: { s: number; m: number; subCenters: number; dynamicMargins: boolean };
+  /** Identification tasks: training photos of one individual kept together in a batch (P x K sampling); 1 shuffles freely. */
+  photosPerIndividual: number;
+  /** Identification tasks: weight and margin of a batch-hard triplet loss on the embedding beside ArcFace (weight 0: none). */
+  triplet: { weight: number; margin: number };
   /** Photos decoding at once. */
   workers: number;
   /** Keep at most this many training photos (quick experiments); 0 keeps all. */
@@ -79,6 +83,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'data' | 'backbone' | 'out'> = {
   newFraction: 0.2,
   embeddingDim: 512,
   arcface: { s: 30, m: 0.3, subCenters: 1, dynamicMargins: false },
+  photosPerIndividual: 1,
+  triplet: { weight: 0, margin: 0.3 },
   workers: 4,
   limit: 0,
   callbacks: {
@@ -158,6 +164,9 @@ export function resolveConfig(...layers: Partial<TrainConfig>[]): TrainConfig {
   checkInteger('seed', c.seed, 0);
   checkInteger('workers', c.workers, 1);
   checkInteger('limit', c.limit, 0);
+  checkInteger('photosPerIndividual', c.photosPerIndividual, 1, c.batchSize);
+  checkNumber('triplet.weight', c.triplet.weight, 0);
+  checkNumber('triplet.margin', c.triplet.margin, 0, 2);
   checkCallbacks(c.callbacks);
   c.unfreezeTop = parseTrainableBlocks(c.unfreezeTop);
   c.fineTuneUnfreeze = parseTrainableBlocks(c.fineTuneUnfreeze, 'fineTuneUnfreeze');

@@ -253,6 +253,34 @@ describe('BatchLoader', () => {
     assert.deepEqual(await order(dropped, 0), [0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
+  it('P x K sampling keeps up to k photos of an individual together, reshuffled per epoch, every photo once', async () => {
+    const p = new ImagePipeline({ size: 8 });
+    // 10 photos of 3 individuals (4, 3 and 2 photos) and one without an individual (-1).
+    const who = [0, 1, 0, 2, 1, 0, -1, 2, 1, 0];
+    const list: Sample[] = samples().map((s, i) => ({ ...s, labels: { idx: i, individual: who[i]! } }));
+    const epochOrder = async (l: BatchLoader, epoch: number): Promise<number[][]> => {
+      const out: number[][] = [];
+      for await (const b of l.epoch(epoch)) out.push([...b.labels['idx']!]);
+      return out;
+    };
+    const l = new BatchLoader(p, list, { batchSize: 4, shuffle: true, seed: 3, groups: { label: 'individual', k: 2 } });
+    const e0 = await epochOrder(l, 0);
+    const flat = e0.flat();
+    assert.deepEqual([...flat].sort((a, b) => a - b), [...Array(10).keys()], 'every photo once');
+    // Runs of one individual are at most 2 long and each individual is cut into ceil(n / 2) runs.
+    const runs: number[][] = [];
+    for (const i of flat) {
+      const last = runs.at(-1);
+      if (last && who[last[0]!] === who[i] && who[i]! >= 0 && last.length < 2) last.push(i);
+      else runs.push([i]);
+    }
+    const runsOf = (id: number): number => runs.filter((r) => who[r[0]!] === id).length;
+    assert.deepEqual([runsOf(0), runsOf(1), runsOf(2), runsOf(-1)], [2, 2, 1, 1]);
+    assert.notDeepEqual(await epochOrder(l, 1), e0, 'reshuffled per epoch');
+    assert.deepEqual(await epochOrder(new BatchLoader(p, list, { batchSize: 4, shuffle: true, seed: 3, groups: { label: 'individual', k: 2 } }), 0), e0, 'reproducible: a resumed epoch sees the same batches');
+    assert.throws(() => new BatchLoader(p, list, { batchSize: 4, groups: { label: 'individual', k: 2 } }), /a loader with shuffle: true for groups/);
+  });
+
   it('decodes the next batches while the current one is consumed', async () => {
     class Recording extends ImagePipeline {
       started: number[] = [];

@@ -30,6 +30,9 @@ interface TrainFlags {
   checkpointEvery?: number;
   limit?: number;
   workers?: number;
+  photosPerIndividual?: number;
+  tripletWeight?: number;
+  tripletMargin?: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -60,7 +63,11 @@ function flagsToConfig(f: TrainFlags): Partial<TrainConfig> {
     seed: f.seed,
     limit: f.limit,
     workers: f.workers,
+    photosPerIndividual: f.photosPerIndividual,
   };
+  if (f.tripletWeight !== undefined || f.tripletMargin !== undefined) {
+    out.triplet = { ...(f.tripletWeight !== undefined ? { weight: f.tripletWeight } : {}), ...(f.tripletMargin !== undefined ? { margin: f.tripletMargin } : {}) } as TrainConfig['triplet'];
+  }
   const callbacks: Partial<TrainConfig['callbacks']> = {};
   if (patience !== undefined) callbacks.earlyStopping = { patience };
   if (reduce !== undefined) callbacks.reduceLrOnPlateau = { patience: reduce };
@@ -99,6 +106,9 @@ export function register(program: Command): void {
     .option('--checkpoint-every <batches>', 'also checkpoint every N batches (crash safety)', nonNegativeIntArg)
     .option('--limit <n>', 'use at most n training photos', intArg)
     .option('--workers <n>', 'photos decoding at once', intArg)
+    .option('--photos-per-individual <k>', 'identification: keep up to k photos of an individual together in a batch (P x K sampling)', intArg)
+    .option('--triplet-weight <w>', 'identification: weight of a batch-hard triplet loss on the embedding beside ArcFace (0: none)', numberArg)
+    .option('--triplet-margin <x>', 'its margin in cosine distance', numberArg)
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress bars')
     .addHelpText('after', '\nExample:\n  finprint train --data demo-data --task species --backbone efficientnet_b0 --image-size 128 --epochs 3 --out runs/species')
