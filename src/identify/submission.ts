@@ -65,9 +65,14 @@ export interface Solution {
   truths: Map<string, string>;
   /** True species per image (normalised as train.csv's are), when the file has a species column. */
   species?: Map<string, string>;
+  /**
+   * Who each photo shows, new animals included, when the file has a true_individual_id column (as
+   * `finprint synth` writes it): what the disjoint protocol groups new animals by.
+   */
+  identities?: Map<string, string>;
 }
 
-/** A solution file: columns image and individual_id (any order), other columns ignored. */
+/** A solution file: columns image and individual_id (any order), optionally species and true_individual_id, other columns ignored. */
 export function parseSolution(text: string, file: string): Solution {
   const table = parseTable(text, file);
   const col = (name: string): number => table.header.indexOf(name);
@@ -75,11 +80,12 @@ export function parseSolution(text: string, file: string): Solution {
   if (missing.length) {
     throw new SubmissionError(file, [{ line: 1, message: `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header is "${table.header.join(',')}"; a solution needs image,individual_id)` }]);
   }
-  const [ci, cid, cs] = [col('image'), col('individual_id'), col('species')];
+  const [ci, cid, cs, ctrue] = [col('image'), col('individual_id'), col('species'), col('true_individual_id')];
   const problems: FileProblem[] = [];
   const seen = new Map<string, number>();
   const truths = new Map<string, string>();
   const species = cs >= 0 ? new Map<string, string>() : undefined;
+  const identities = ctrue >= 0 ? new Map<string, string>() : undefined;
   table.rows.forEach((fields, k) => {
     const line = table.lines[k]!;
     if (fields.length !== table.header.length) {
@@ -93,6 +99,14 @@ export function parseSolution(text: string, file: string): Solution {
       problems.push({ line, message: `individual_id ${JSON.stringify(id)}: expected ${INDIVIDUAL_ID.expected}` });
       return;
     }
+    if (identities) {
+      const who = fields[ctrue]!.trim();
+      if (!INDIVIDUAL_ID.pattern.test(who)) {
+        problems.push({ line, message: `true_individual_id ${JSON.stringify(who)}: expected ${INDIVIDUAL_ID.expected}` });
+        return;
+      }
+      identities.set(image, who);
+    }
     truths.set(image, id);
     if (species) {
       const s = fields[cs]!.trim();
@@ -101,7 +115,7 @@ export function parseSolution(text: string, file: string): Solution {
   });
   if (problems.length) throw new SubmissionError(file, problems);
   if (truths.size === 0) throw new SubmissionError(file, [{ line: 2, message: 'no rows: a solution needs at least one image' }]);
-  return { file, images: [...truths.keys()], truths, ...(species ? { species } : {}) };
+  return { file, images: [...truths.keys()], truths, ...(species ? { species } : {}), ...(identities ? { identities } : {}) };
 }
 
 export async function readSolution(path: string): Promise<Solution> {

@@ -57,7 +57,7 @@ async function testSplit(ident: Identifier): Promise<LabelledPhotos> {
   return {
     photos: solution.images.map((image) => photos.get(image)!),
     truths,
-    identities: truths,
+    identities: solution.identities ? solution.images.map((i) => solution.identities!.get(i)!) : truths,
     ...(solution.species ? { species: solution.images.map((i) => solution.species!.get(i)!) } : {}),
   };
 }
@@ -171,7 +171,7 @@ function noPhotosMessage(protocol: Protocol, split: Split): string {
   const where = split === 'val' ? "the run's validation split" : 'the test split (test_solution.csv)';
   if (protocol === 'closed') return `--protocol closed: ${where} has no photo of an individual the gallery has`;
   if (protocol === 'disjoint') {
-    return `--protocol disjoint: ${where} has no photo of a named individual the gallery lacks${split === 'test' ? " (test_solution.csv calls every new animal new_individual, which says nothing about who it is; try --split val, whose held-out individuals are named)" : ' (the run held no individual out of training: train with --new-fraction > 0)'}`;
+    return `--protocol disjoint: ${where} has no photo of a named individual the gallery lacks${split === 'test' ? " (without a true_individual_id column, test_solution.csv calls every new animal new_individual, which says nothing about who it is; try --split val, whose held-out individuals are named)" : ' (the run held no individual out of training: train with --new-fraction > 0)'}`;
   }
   return `${where} has no photos`;
 }

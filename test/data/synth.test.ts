@@ -81,6 +81,10 @@ describe('synthesize', () => {
     assert.ok(fresh.length > 0);
     assert.ok(solution.filter((r) => r['individual_id'] !== 'new_individual').every((r) => known.has(r['individual_id'])));
     assert.ok(Math.abs(fresh.length / solution.length - options.newFraction) <= 0.15, `${fresh.length}/${solution.length}`);
+    // true_individual_id names everyone: the known ones as individual_id does, the new ones by ids train never uses.
+    assert.ok(solution.filter((r) => r['individual_id'] !== 'new_individual').every((r) => r['true_individual_id'] === r['individual_id']));
+    assert.ok(fresh.every((r) => /^[0-9a-f]+$/.test(r['true_individual_id']!) && !known.has(r['true_individual_id']!)));
+    assert.ok(new Set(fresh.map((r) => r['true_individual_id'])).size < fresh.length, 'new animals with several photos each');
   });
 
   it('boxes every photo, inside the image', async () => {

@@ -19,8 +19,10 @@ let run = '';
 /** Validation photos per individual, split by whether the training split (the gallery) has it. */
 let knownVal = 0;
 let heldOut = new Map<string, number>();
-/** Test photos (test_solution.csv) per named individual the gallery lacks. */
+/** Test photos (test_solution.csv) per individual the gallery lacks: held out of training, or new to it. */
 const heldOutTest = new Map<string, number>();
+/** The same, without the animals only true_individual_id names (Kaggle's new_individual ones). */
+const heldOutNamed = new Map<string, number>();
 let data = '';
 
 function finprint(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -63,8 +65,10 @@ before(async () => {
     if (gallery.has(r.id)) knownVal++;
     else heldOut.set(r.id, (heldOut.get(r.id) ?? 0) + 1);
   }
-  for (const [, , id] of (await readCsv(join(data, 'test_solution.csv'))).rows) {
-    if (id !== 'new_individual' && !gallery.has(id!)) heldOutTest.set(id!, (heldOutTest.get(id!) ?? 0) + 1);
+  for (const [, , id, who] of (await readCsv(join(data, 'test_solution.csv'))).rows) {
+    if (gallery.has(who!)) continue;
+    heldOutTest.set(who!, (heldOutTest.get(who!) ?? 0) + 1);
+    if (id !== 'new_individual') heldOutNamed.set(id!, (heldOutNamed.get(id!) ?? 0) + 1);
   }
   assert.ok(knownVal > 0 && [...heldOut.values()].some((n) => n >= 2), `the split needs known and held-out individuals (${knownVal} known photos, held out ${[...heldOut]})`);
 });
@@ -131,9 +135,8 @@ describe('evaluate --protocol', () => {
     assertOpenSet(s.open_set.gallery, [...heldOut.values()].some((n) => n === 1) ? [] : ['baus', 'auc']);
   });
 
-  it('disjoint on the test split uses the held-out individuals test_solution.csv names', () => {
-    // Its new animals are all new_individual, so only the run's held-out individuals (named there: Kaggle knows them) qualify.
-    assert.ok(heldOutTest.size > 0, 'the synthetic test split shows some held-out individual');
+  it('disjoint on the test split uses every individual the gallery lacks, the new animals by their true_individual_id', () => {
+    assert.ok(heldOutTest.size > heldOutNamed.size && heldOutNamed.size > 0, 'the synthetic test split shows held-out and new individuals');
     const s = evaluate('--split', 'test', '--protocol', 'disjoint');
     const counts = [...heldOutTest.values()];
     assert.equal(s.images, counts.reduce((a, n) => a + (n >= 2 ? n - 1 : 1), 0));
@@ -149,11 +152,11 @@ describe('evaluate --protocol', () => {
     const seed = finprint('evaluate', '--run', run, '--protocol', 'disjoint', '--seed', '-1', '--quiet');
     assert.notEqual(seed.status, 0);
     assert.match(seed.stderr, /Expected an integer of at least 0 but received "-1"/);
-    // A data folder whose test answers name none of the held-out individuals.
+    // A data folder whose test answers name none of the individuals the gallery lacks (Kaggle's form: no true_individual_id).
     const other = join(work, 'masked');
     cpSync(data, other, { recursive: true });
-    const solution = readFileSync(join(data, 'test_solution.csv'), 'utf8').split('\n');
-    writeFileSync(join(other, 'test_solution.csv'), solution.map((line) => (heldOutTest.has(line.split(',')[2] ?? '') ? line.replace(/,[^,]*$/, ',new_individual') : line)).join('\n'));
+    const solution = readFileSync(join(data, 'test_solution.csv'), 'utf8').split('\n').map((line) => line.replace(/,[^,]*$/, ''));
+    writeFileSync(join(other, 'test_solution.csv'), solution.map((line) => (heldOutNamed.has(line.split(',')[2] ?? '') ? line.replace(/,[^,]*$/, ',new_individual') : line)).join('\n'));
     const none = finprint('evaluate', '--run', run, '--data', other, '--split', 'test', '--protocol', 'disjoint', '--quiet');
     assert.equal(none.status, 1);
     assert.match(none.stderr, /--protocol disjoint: the test split \(test_solution.csv\) has no photo of a named individual the gallery lacks[^]*try --split val/);

@@ -101,8 +101,10 @@ export async function synthesize(options: SynthOptions): Promise<SynthSummary> {
   for (const i of train) trainCounts.set(photos[i]!.individual.id, (trainCounts.get(photos[i]!.individual.id) ?? 0) + 1);
   const top5 = [...trainCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5).map(([id]) => id).join(' ');
   await writeCsv(join(out, 'boxes.csv'), ['image', 'x0', 'y0', 'x1', 'y1'], order.map((i) => [photos[i]!.image, boxes[i]!.x0, boxes[i]!.y0, boxes[i]!.x1, boxes[i]!.y1]));
-  await writeCsv(join(out, 'test_solution.csv'), ['image', 'species', 'individual_id'],
-    test.map((i) => [photos[i]!.image, photos[i]!.individual.species, photos[i]!.individual.isNew ? NEW_INDIVIDUAL : photos[i]!.individual.id]));
+  // true_individual_id names the new animals too: Kaggle's scoring ignores it, the disjoint
+  // evaluation protocol groups their photos by it.
+  await writeCsv(join(out, 'test_solution.csv'), ['image', 'species', 'individual_id', 'true_individual_id'],
+    test.map((i) => [photos[i]!.image, photos[i]!.individual.species, photos[i]!.individual.isNew ? NEW_INDIVIDUAL : photos[i]!.individual.id, photos[i]!.individual.id]));
   await writeCsv(join(out, 'sample_submission.csv'), ['image', 'predictions'], test.map((i) => [photos[i]!.image, top5]));
   await writeCsv(join(out, 'train.csv'), ['image', 'species', 'individual_id'], train.map((i) => [photos[i]!.image, photos[i]!.label, photos[i]!.individual.id]));
 
