@@ -6,6 +6,7 @@
 // never a made-up 0 or 1.
 import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { checkInteger, checkNumber } from '../util/check.js';
+import { map5 } from './map5.js';
 import { predictWithThreshold, type Candidate } from './threshold.js';
 
 function checkPaired(where: string, a: readonly unknown[], b: readonly unknown[], what: string): void {
@@ -150,8 +151,10 @@ export interface OpenSetMetrics {
   queries: number;
   known_queries: number;
   unknown_queries: number;
-  /** The threshold that placed new_individual for BAKS and BAUS. */
+  /** The threshold that placed new_individual for BAKS, BAUS and MAP@5. */
   threshold: number;
+  /** Kaggle's MAP@5 of these scores alone: the truth is the individual when known, else new_individual. */
+  map5: number;
   top1_known: number | null;
   top5_known: number | null;
   /** Null where the scores rank individuals, not photos (blended), or no query has a gallery match. */
@@ -168,13 +171,15 @@ export function openSetMetrics(queries: readonly OpenSetQuery[], threshold: numb
   const known = queries.map((q) => q.known);
   const rankings = queries.map((q) => q.candidates.map((c) => c.id));
   // The first answer as a submission gives it: new_individual when the best score is below the threshold.
-  const answers = queries.map((q) => predictWithThreshold(q.candidates.map((c) => ({ ...c, galleryIndex: -1 })), threshold)[0]!);
+  const predictions = queries.map((q) => predictWithThreshold(q.candidates.map((c) => ({ ...c, galleryIndex: -1 })), threshold));
+  const answers = predictions.map((p) => p[0]!);
   const ranksPhotos = queries.some((q) => q.averagePrecision !== undefined);
   return {
     queries: queries.length,
     known_queries: known.filter(Boolean).length,
     unknown_queries: known.filter((k) => !k).length,
     threshold,
+    map5: map5(queries.map((q) => (q.known ? q.individual : NEW_INDIVIDUAL)), predictions),
     top1_known: knownTopK(individuals, known, rankings, 1),
     top5_known: knownTopK(individuals, known, rankings, 5),
     map: ranksPhotos ? meanAveragePrecision(queries.map((q) => q.averagePrecision ?? null)) : null,

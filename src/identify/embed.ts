@@ -1,13 +1,14 @@
 // Photos -> unit-length embeddings (what gallery search compares) and species probabilities, from
 // an opened run. An identification run's embedding is its ArcFace neck's output; a softmax run
 // (species, or the seed's individual ids) has none, so its globally average-pooled backbone
-// features stand in (the seed's kNN baseline).
+// features stand in (the seed's kNN baseline). A pretrained embedding model used zero-shot (the
+// embedding task, e.g. MiewID) gives its own embedding and no species probabilities.
 // Flip test-time augmentation: a photo and its mirror go through the model in one batch and their
 // embeddings are averaged, which steadies the vector against which way the animal faces.
 import { BatchLoader } from '../data/loader.js';
 import type { Sample } from '../data/pipeline.js';
 import { JointHead } from '../models/arcface.js';
-import { globalAvgPool } from '../models/heads.js';
+import { BackboneEmbedding, globalAvgPool } from '../models/heads.js';
 import * as torch from '../torch/index.js';
 import { imagesOf } from '../train/tasks.js';
 import { checkInteger } from '../util/check.js';
@@ -36,7 +37,7 @@ export interface Embedded {
   embedding: Float32Array;
   /** [count, dim] each, unit rows, when `views` was asked for. */
   views?: { plain: Float32Array; mirrored: Float32Array };
-  /** [count, species] probabilities, in the run's species order (labels.species). */
+  /** [count, species] probabilities, in the run's species order (labels.species); empty without a species head (hasSpeciesHead). */
   species: Float32Array;
   /**
    * For the seed's softmax over individuals: each photo's CLASS_TOP most probable individuals
@@ -56,14 +57,20 @@ export function embeddingDim(trained: TrainedModel): number {
   return model.head instanceof JointHead ? model.head.neck.embeddingDim : model.backbone.featureChannels;
 }
 
-/** Unit embeddings and logits (species, or individuals for a softmax over individuals) of a batch of images, in one forward pass. */
-function forwardRaw(trained: TrainedModel, x: torch.Tensor): { embedding: torch.Tensor; logits: torch.Tensor } {
+/** Whether the model gives species probabilities: all but a pretrained embedding model used as it is. */
+export function hasSpeciesHead(trained: TrainedModel): boolean {
+  return !(trained.task.model.head instanceof BackboneEmbedding);
+}
+
+/** Unit embeddings and logits (species, or individuals for a softmax over individuals; none without a species head) of a batch of images, in one forward pass. */
+function forwardRaw(trained: TrainedModel, x: torch.Tensor): { embedding: torch.Tensor; logits?: torch.Tensor } {
   const model = trained.task.model;
   const features = model.backbone.forwardFeatures(x);
   if (model.head instanceof JointHead) {
     const out = model.head.forward(features);
     return { embedding: out.embedding, logits: out.species };
   }
+  if (model.head instanceof BackboneEmbedding) return { embedding: model.head.forward(features) };
   return { embedding: torch.F.normalize(globalAvgPool(features)), logits: model.head.forward(features) as torch.Tensor };
 }
 
@@ -99,7 +106,7 @@ export async function embedPhotos(trained: TrainedModel, samples: readonly Sampl
   trained.task.model.eval();
   const n = samples.length;
   const dim = embeddingDim(trained);
-  const nSpecies = trained.task.labels.species.length;
+  const nSpecies = hasSpeciesHead(trained) ? trained.task.labels.species.length : 0;
   const embedding = new Float32Array(n * dim);
   const species = new Float32Array(n * nSpecies);
   const views = options.views ? { plain: new Float32Array(n * dim), mirrored: new Float32Array(n * dim) } : undefined;
@@ -125,12 +132,14 @@ export async function embedPhotos(trained: TrainedModel, samples: readonly Sampl
           const fwd = raw
             ? { embedding: torch.tensor(raw.embedding, [rows, raw.embedding.length / rows]), logits: torch.tensor(raw.logits, [rows, raw.logits.length / rows]) }
             : forwardRaw(trained, input(imagesOf(batch)));
-          const out = { embedding: fwd.embedding, ...probabilities(fwd.logits, individualToSpecies) };
+          const out = { embedding: fwd.embedding, ...(fwd.logits ? probabilities(fwd.logits, individualToSpecies) : {}) };
           const plain = out.embedding.narrow(0, 0, b);
           const mirrored = mirror ? out.embedding.narrow(0, b, b) : plain;
           embedding.set((flip ? torch.F.normalize(plain.add(mirrored)) : plain).toFloat32Array(), row * dim);
-          const probs = flip ? out.species.narrow(0, 0, b).add(out.species.narrow(0, b, b)).mul(0.5) : out.species.narrow(0, 0, b);
-          species.set(probs.toFloat32Array(), row * nSpecies);
+          if (out.species) {
+            const probs = flip ? out.species.narrow(0, 0, b).add(out.species.narrow(0, b, b)).mul(0.5) : out.species.narrow(0, 0, b);
+            species.set(probs.toFloat32Array(), row * nSpecies);
+          }
           if (classTop && out.individuals) {
             const ind = flip ? out.individuals.narrow(0, 0, b).add(out.individuals.narrow(0, b, b)).mul(0.5) : out.individuals.narrow(0, 0, b);
             const { values, indices } = ind.topk(k, 1);

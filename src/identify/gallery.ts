@@ -50,6 +50,8 @@ function readableOnly<P>(photos: readonly P[], e: Embedded): [P[], Embedded] {
 
 /** The rows of a [n, dim] matrix whose index passes `keep`. */
 function rowsWhere(x: Float32Array, dim: number, keep: (row: number) => boolean): Float32Array {
+  // No columns (the species of a model without a species head): rows cannot be counted, nor are there any numbers.
+  if (x.length === 0) return x;
   const rows = [...Array(x.length / dim).keys()].filter(keep);
   const out = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => out.set(x.subarray(r * dim, (r + 1) * dim), i * dim));

@@ -4,6 +4,7 @@
 import { BatchNorm1d, Dropout, Linear, Module } from '../nn/index.js';
 import { F, full, tidy, type Tensor } from '../torch/index.js';
 import { checkInteger, checkNumber, checkPositive } from '../util/check.js';
+import type { Backbone } from './backbone.js';
 
 /** The dims to pool over: H and W of NCHW maps, or the tokens of [B, tokens, C]. */
 function poolDims(x: Tensor, where: string): number[] {
@@ -52,6 +53,23 @@ export class DenseHead extends Module {
   /** Class probabilities [B, classes] (put the module in eval mode first to switch dropout off). */
   predict(features: Tensor): Tensor {
     return tidy(() => F.softmax(this.forward(features), 1));
+  }
+}
+
+/**
+ * A pretrained model's own head as the embedding, unit-normalised: MiewID's GeM + BatchNorm1d, or
+ * the pooled features of a timm model without classifier. Used as it is (zero-shot), so it holds
+ * no weights of its own: the backbone keeps them, and a checkpoint of the backbone alone fits.
+ */
+export class BackboneEmbedding extends Module {
+  // Not registered: the backbone is registered once, where it belongs (TransferModel's 'backbone').
+  constructor(private readonly backbone: Backbone) {
+    super();
+  }
+
+  /** Unit embeddings [B, backbone.featureChannels] of the backbone's features. */
+  override forward(features: Tensor): Tensor {
+    return tidy(() => F.normalize(this.backbone.forwardHead(features)));
   }
 }
 

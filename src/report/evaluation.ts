@@ -51,12 +51,12 @@ function openSetSection(e: Evaluation): Section {
     blocks: [
       {
         kind: 'table',
-        columns: ['scores', 'threshold', 'known / unknown queries', 'top-1 known', 'top-5 known', 'mAP', 'BAKS', 'BAUS', 'AUC new vs known'],
-        rows: paths.flatMap(([name, m]) => (m ? [[name, m.threshold, `${m.known_queries} / ${m.unknown_queries}`, cell(m.top1_known), cell(m.top5_known), cell(m.map), cell(m.baks), cell(m.baus), cell(m.auc)]] : [])),
+        columns: ['scores', 'threshold', 'known / unknown queries', 'MAP@5', 'top-1 known', 'top-5 known', 'mAP', 'BAKS', 'BAUS', 'AUC new vs known'],
+        rows: paths.flatMap(([name, m]) => (m ? [[name, m.threshold, `${m.known_queries} / ${m.unknown_queries}`, m.map5, cell(m.top1_known), cell(m.top5_known), cell(m.map), cell(m.baks), cell(m.baus), cell(m.auc)]] : [])),
       },
       {
         kind: 'text',
-        text: 'Known: the searched gallery has photos of the individual; unknown: it has none, so the right answer is new_individual. Top-1/top-5 known: the gallery ranking alone (no threshold). mAP: average precision of each query over all gallery photos ranked by similarity, queries without a gallery match left out. BAKS/BAUS (as wildlife-datasets defines them): the first answer, threshold applied, right for known queries / new_individual for unknown ones, averaged per individual and then over individuals. AUC: how well the best gallery similarity tells known queries from unknown ones (0.5 is chance, ties count half).',
+        text: 'Known: the searched gallery has photos of the individual; unknown: it has none, so the right answer is new_individual. MAP@5: Kaggle\'s score of these scores alone, new_individual placed by the row\'s threshold. Top-1/top-5 known: the gallery ranking alone (no threshold). mAP: average precision of each query over all gallery photos ranked by similarity, queries without a gallery match left out. BAKS/BAUS (as wildlife-datasets defines them): the first answer, threshold applied, right for known queries / new_individual for unknown ones, averaged per individual and then over individuals. AUC: how well the best gallery similarity tells known queries from unknown ones (0.5 is chance, ties count half).',
       },
     ],
   };

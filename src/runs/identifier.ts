@@ -8,7 +8,7 @@ import { NEW_INDIVIDUAL } from '../data/happywhale.js';
 import { openRun, type OpenRun } from './open_run.js';
 import { withEngine, type EngineName } from './run_engine.js';
 import { checkNumber } from '../util/check.js';
-import { embedPhotos, type Embedded } from '../identify/embed.js';
+import { embedPhotos, hasSpeciesHead, type Embedded } from '../identify/embed.js';
 import { extendGallery, type Gallery } from '../identify/gallery.js';
 import { openGallery, type GalleryOptions } from './gallery_cache.js';
 import { matchEmbeddings } from '../identify/match.js';
@@ -62,6 +62,7 @@ export class Identifier {
   private validationMatches: Promise<Matched & { truths: string[] }> | undefined;
   private searchedGallery: Promise<Gallery> | undefined;
   private validationPrint: string | undefined;
+  private speciesOfIndividual: Map<string, string> | undefined;
 
   private constructor(
     readonly run: OpenRun,
@@ -153,18 +154,31 @@ export class Identifier {
     return record;
   }
 
-  /** The run's species names, the columns of Embedded.species. */
+  /** Whether the model gives species probabilities: not a pretrained embedding model used zero-shot. */
+  get speciesHead(): boolean {
+    return hasSpeciesHead(this.run);
+  }
+
+  /** The run's species names, the columns of Embedded.species (a model without a species head has none of those). */
   get species(): string[] {
     return this.run.info.labels.species;
   }
 
-  /** Most likely species of each matched photo. */
+  /**
+   * Most likely species of each matched photo; for a model without a species head (zero-shot),
+   * the species of its best-matching individual ('unknown' for a photo left unmatched).
+   */
   predictedSpecies(m: Matched): string[] {
+    if (!this.speciesHead) {
+      this.speciesOfIndividual ??= new Map(this.data.competition.train.map((r) => [r.individualId, r.species]));
+      return m.candidates.map((c) => (c[0] ? this.speciesOfIndividual!.get(c[0].id) ?? 'unknown' : 'unknown'));
+    }
     return m.photos.map((_, i) => this.speciesRanking(m, i)[0]!.species);
   }
 
-  /** Species of photo i by probability, most likely first. */
+  /** Species of photo i by probability, most likely first; none from a model without a species head. */
   speciesRanking(m: Matched, i: number): { species: string; probability: number }[] {
+    if (!this.speciesHead) return [];
     const n = this.species.length;
     return this.species.map((species, s) => ({ species, probability: m.embedded.species[i * n + s]! })).sort((a, b) => b.probability - a.probability);
   }

@@ -5,6 +5,7 @@ export { openRun, type OpenRun } from './open_run.js';
 export { withEngine, runOnnx } from './run_engine.js';
 export { readRunInfo, RUN_FILES, RUN_FORMAT, type RunInfo, type RunConfig, type RunResult } from './run_folder.js';
 export { Identifier, type IdentifierOptions } from './identifier.js';
+export { openZeroShot, type ZeroShotOptions } from './zero_shot.js';
 export { evaluateRun } from './evaluate.js';
 export { predictSubmission } from './predict.js';
 export { runTournament } from './tournament.js';

@@ -12,17 +12,19 @@ import { countCrops } from '../data/crop.js';
 import { photoSizes, readCompetition, NEW_INDIVIDUAL, type TrainRow } from '../data/happywhale.js';
 import { BatchLoader, readableBatches } from '../data/loader.js';
 import { ImagePipeline, type Batch, type Sample } from '../data/pipeline.js';
-import { individualSplit, stratifiedSplit } from '../data/split.js';
 import type { Issue } from '../data/validate.js';
 import { CheckpointSlot, type CheckpointContent } from '../io/checkpoint.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import { checkInputSize, createModel, modelEntry } from '../models/index.js';
+import type { Backbone } from '../models/backbone.js';
+import { checkInputSize, createModel, listModels, modelEntry } from '../models/index.js';
+import { checkpointPart, pulledWeights } from '../models/pretrained_weights.js';
 import { loadWeights } from '../models/weights.js';
 import { Adam, AdamW, SGD, StepLR, WarmupCosineLR, type LRScheduler, type Optimizer } from '../optim/index.js';
 import { writeRunReport } from '../report/training.js';
 import * as torch from '../torch/index.js';
 import { CSVLogger, EarlyStopping, ModelCheckpoint, Monitor, ReduceLROnPlateau, TerminateOnNaN, type Callback, type Logs } from '../train/callbacks/index.js';
 import { RECIPE, type TrainConfig } from '../train/config.js';
+import { splitRun } from '../train/run_split.js';
 import { createTask, type Evaluation, type Labels, type Task } from '../train/tasks.js';
 import { Trainer } from '../train/trainer.js';
 import { countParameters, paramGroups, type TrainableBlocks } from '../train/transfer.js';
@@ -45,29 +47,14 @@ interface Prepared {
 async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<Prepared> {
   const comp = await readCompetition(cfg.data, { check: 'metadata', quiet: true });
   if (comp.issues.length) log(`data: ${comp.issues.length} problem(s) in ${cfg.data}; those rows are skipped (run finprint eda ${cfg.data} for the list)`);
-  let rows = comp.train;
-  if (rows.length === 0) throw new Error(`train: no usable rows in ${cfg.data}/train.csv`);
-  if (cfg.limit > 0 && rows.length > cfg.limit) rows = stratifiedSplit(rows, (r) => r.species, { valFraction: 1 - cfg.limit / rows.length, seed: cfg.seed }).train;
+  if (comp.train.length === 0) throw new Error(`train: no usable rows in ${cfg.data}/train.csv`);
   const boxes = cfg.crops ? await readBoxes(cfg.crops, { sizes: photoSizes(comp) }) : undefined;
-  const species = [...new Set(rows.map((r) => r.species))].sort();
-  const speciesIndex = new Map(species.map((s, i) => [s, i]));
-  let trainRows: TrainRow[];
-  let valRows: (TrainRow & { truth?: string })[];
-  if (cfg.task === 'species') {
-    ({ train: trainRows, val: valRows } = stratifiedSplit(rows, (r) => r.species, { valFraction: cfg.valFraction, seed: cfg.seed }));
-  } else {
-    ({ train: trainRows, val: valRows } = individualSplit(rows, { valFraction: cfg.valFraction, newFraction: cfg.newFraction, seed: cfg.seed }));
-  }
+  const { rows, train: trainRows, val: valRows, labels } = splitRun(cfg, comp.train);
   if (trainRows.length < 2 || valRows.length === 0) {
     throw new Error(`train: ${rows.length} usable photo(s)${cfg.limit > 0 ? ` (--limit ${cfg.limit})` : ''} split into ${trainRows.length} training and ${valRows.length} validation photos; a run needs at least 2 and 1 to train and to choose its best epoch: use more photos`);
   }
-  const counts = new Map<string, number>();
-  const speciesOf = new Map<string, string>();
-  for (const r of trainRows) {
-    counts.set(r.individualId, (counts.get(r.individualId) ?? 0) + 1);
-    speciesOf.set(r.individualId, r.species);
-  }
-  const individuals = cfg.task === 'species' ? [] : [...counts.keys()].sort();
+  const { species, individuals } = labels;
+  const speciesIndex = new Map(species.map((s, i) => [s, i]));
   const individualIndex = new Map(individuals.map((id, i) => [id, i]));
   const sample = (r: TrainRow): Sample => {
     const box = boxes?.get(r.image);
@@ -80,7 +67,7 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
   if (crops) log(`crops: ${crops.train.cropped + crops.val.cropped} photos cut to their box; ${crops.train.whole + crops.val.whole} used whole, having no usable box in ${cfg.crops}`);
   log(`data: ${trainRows.length} training and ${valRows.length} validation photos, ${species.length} species${individuals.length ? `, ${individuals.length} individuals` : ''}${cfg.task !== 'species' ? ` (${valRows.filter((r) => r.truth === NEW_INDIVIDUAL).length} validation photos of held-out individuals)` : ''}`);
   return {
-    labels: { species, individuals, individualCounts: individuals.map((id) => counts.get(id)!), individualSpecies: individuals.map((id) => speciesIndex.get(speciesOf.get(id)!)!) },
+    labels,
     train,
     val,
     truths,
@@ -90,13 +77,24 @@ async function prepareData(cfg: TrainConfig, log: (m: string) => void): Promise<
 }
 
 /**
- * --weights is a .safetensors file with timm names, or a finprint run folder (e.g. the
- * tournament's species run) whose best checkpoint's backbone is taken: transfer learning from
- * a model of our own when no pretrained download is at hand.
+ * --weights is a .safetensors file with timm names, the name of a model whose published weights
+ * were pulled into the cache (`finprint weights pull miewid`), or a finprint run folder (e.g. the
+ * tournament's species run) whose best checkpoint's backbone is taken: transfer learning from a
+ * model of our own when no pretrained download is at hand. A checkpoint that wraps the backbone
+ * beside a head of its own (MiewID's GeM and BatchNorm) gives the backbone alone; `taken` says so.
  */
-function weightsSource(weights: string, backbone: string): { file: string; prefix?: string } {
-  if (!existsSync(weights)) throw new Error(`--weights ${weights}: no such file or run folder`);
-  if (!statSync(weights).isDirectory()) return { file: weights };
+async function weightsSource(weights: string, name: string, backbone: Backbone): Promise<{ file: string; prefix?: string; taken?: string }> {
+  if (!existsSync(weights)) {
+    if (!listModels({ includeTestVariants: true }).includes(weights.split('.')[0]!)) throw new Error(`--weights ${weights}: no such file or run folder, nor a model name`);
+    let file: string;
+    try {
+      file = pulledWeights(weights);
+    } catch (err) {
+      throw new Error(`--weights ${weights}: ${(err as Error).message}`);
+    }
+    return fileSource(file, backbone);
+  }
+  if (!statSync(weights).isDirectory()) return fileSource(weights, backbone);
   const file = join(weights, RUN_FILES.best);
   let theirs: string;
   try {
@@ -105,8 +103,14 @@ function weightsSource(weights: string, backbone: string): { file: string; prefi
     throw new Error(`--weights ${weights}: a folder must be a finprint run (${(err as Error).message})`);
   }
   if (!existsSync(file)) throw new Error(`--weights ${weights}: the run has no ${RUN_FILES.best} yet`);
-  if (theirs !== backbone) throw new Error(`--weights ${weights}: that run trained ${theirs}, not --backbone ${backbone}`);
+  if (theirs !== name) throw new Error(`--weights ${weights}: that run trained ${theirs}, not --backbone ${name}`);
   return { file, prefix: 'backbone' };
+}
+
+async function fileSource(file: string, backbone: Backbone): Promise<{ file: string; prefix?: string; taken?: string }> {
+  const part = await checkpointPart(file, backbone);
+  if (!part.prefix) return { file };
+  return { file, prefix: part.prefix, taken: `its ${part.prefix}.* tensors, prefix removed${part.leftOut.length ? `; left out its head: ${part.leftOut.join(', ')}` : ''}` };
 }
 
 interface Built {
@@ -124,9 +128,10 @@ async function buildModel(cfg: TrainConfig, labels: Labels, log: Log): Promise<B
   checkInputSize(cfg.backbone, imageSize);
   const backbone = createModel(cfg.backbone, { numClasses: 0, imgSize: imageSize });
   if (cfg.weights) {
-    const source = weightsSource(cfg.weights, cfg.backbone);
+    const source = await weightsSource(cfg.weights, cfg.backbone, backbone);
     const report = await loadWeights(backbone, source.file, { ignoreHead: true, classifier: entry.pretrainedCfg.classifier, ...(source.prefix ? { prefix: source.prefix } : {}) });
-    log(`weights: loaded ${report.loaded.length} tensors from ${source.file}${report.ignored.length ? ` (ignored the classifier: ${report.ignored.length} tensors)` : ''}`);
+    const notes = [source.taken, report.ignored.length ? `ignored the classifier: ${report.ignored.length} tensors` : undefined].filter((n) => n !== undefined);
+    log(`weights: loaded ${report.loaded.length} tensors from ${source.file}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   } else if (cfg.unfreezeTop !== 'all' && cfg.epochs > 0) {
     log(`warning: ${cfg.backbone} starts from random weights (no --weights), and the first phase trains only its top ${cfg.unfreezeTop} block(s): the rest stay random until fine-tuning. Pass --unfreeze-top all to train it from scratch.`);
   }
@@ -135,6 +140,7 @@ async function buildModel(cfg: TrainConfig, labels: Labels, log: Log): Promise<B
     trainableBlocks: cfg.unfreezeTop,
     embeddingDim: cfg.embeddingDim,
     arcface: { s: cfg.arcface.s, m: cfg.arcface.m, subCenters: cfg.arcface.subCenters, dynamicMargins: cfg.arcface.dynamicMargins },
+    ...(cfg.triplet.weight > 0 ? { triplet: cfg.triplet } : {}),
   });
   return { task, imageSize, norm: { mean: entry.pretrainedCfg.mean, std: entry.pretrainedCfg.std }, blocks: backbone.blocks().length };
 }
@@ -160,7 +166,10 @@ function buildFeed(cfg: TrainConfig, built: Built, data: Prepared, log: Log): Fe
   const unreadable = new Map<string, string>();
   return {
     mode,
-    train: new BatchLoader(trainPipe, data.train, { batchSize: cfg.batchSize, shuffle: true, dropLast: data.train.length > cfg.batchSize, augment: true, seed: cfg.seed, concurrency: cfg.workers, skipUnreadable: true }),
+    train: new BatchLoader(trainPipe, data.train, {
+      batchSize: cfg.batchSize, shuffle: true, dropLast: data.train.length > cfg.batchSize, augment: true, seed: cfg.seed, concurrency: cfg.workers, skipUnreadable: true,
+      ...(cfg.photosPerIndividual > 1 && cfg.task !== 'species' ? { groups: { label: 'individual', k: cfg.photosPerIndividual } } : {}),
+    }),
     val: new BatchLoader(evalPipe, data.val, { batchSize: cfg.batchSize * 2, concurrency: cfg.workers, skipUnreadable: true }),
     readable: (batches, minRows = 1) => readableBatches(batches, (m) => log(`data: ${m}`), unreadable, minRows),
     unreadable,
@@ -321,9 +330,9 @@ export interface TrainRunOptions {
   log?: Log;
 }
 
-/** Paths made absolute, so the run folder opens from any working directory. */
+/** Paths made absolute, so the run folder opens from any working directory (--weights may be a model name instead). */
 function absolutePaths(cfg: TrainConfig): TrainConfig {
-  return { ...cfg, data: resolve(cfg.data), out: resolve(cfg.out), ...(cfg.crops ? { crops: resolve(cfg.crops) } : {}), ...(cfg.weights ? { weights: resolve(cfg.weights) } : {}) };
+  return { ...cfg, data: resolve(cfg.data), out: resolve(cfg.out), ...(cfg.crops ? { crops: resolve(cfg.crops) } : {}), ...(cfg.weights ? { weights: existsSync(cfg.weights) ? resolve(cfg.weights) : cfg.weights } : {}) };
 }
 
 /**

@@ -4,7 +4,7 @@
 //   a species head on the same embedding; joint weighs the species loss fully, individual lightly.
 import type { Batch } from '../data/pipeline.js';
 import type { Backbone } from '../models/backbone.js';
-import { DenseHead, type DenseHeadOptions } from '../models/heads.js';
+import { BackboneEmbedding, DenseHead, type DenseHeadOptions } from '../models/heads.js';
 import { JointHead, dynamicMargins, type ArcFaceOptions } from '../models/arcface.js';
 import * as torch from '../torch/index.js';
 import { calibrateThreshold, type Candidate } from '../eval/threshold.js';
@@ -32,6 +32,8 @@ export interface TaskOptions {
   dense?: DenseHeadOptions;
   embeddingDim?: number;
   arcface?: ArcFaceOptions & { dynamicMargins?: boolean };
+  /** Identification tasks: a batch-hard triplet loss on the embedding beside ArcFace. */
+  triplet?: { weight: number; margin: number };
 }
 
 /** Extra validation outputs kept for the report (not scalar logs). */
@@ -76,6 +78,8 @@ export function createTask(name: TaskName, backbone: Backbone, labels: Labels, o
       return new SpeciesTask(backbone, labels, options);
     case 'individual-softmax':
       return new SoftmaxIdentityTask(backbone, labels, options);
+    case 'embedding':
+      return new EmbeddingTask(backbone, labels);
     default:
       return new IdentityTask(name, backbone, labels, options);
   }
@@ -206,6 +210,7 @@ class IdentityTask implements Task {
       arcface: dynamic ? { ...arcface, m: undefined, margins: dynamicMargins(labels.individualCounts) } : arcface,
       // The individual task keeps a light species loss: it steadies the embedding early on.
       speciesWeight: name === 'joint' ? 1 : 0.1,
+      ...(options.triplet ? { tripletWeight: options.triplet.weight, tripletMargin: options.triplet.margin } : {}),
     });
     this.model = new TransferModel(backbone, head, { trainableBlocks: options.trainableBlocks ?? 'all' });
   }
@@ -214,9 +219,9 @@ class IdentityTask implements Task {
     const individual = labelTensor(batch, 'individual');
     const species = labelTensor(batch, 'species');
     const out = this.model.forward(imagesOf(batch), individual);
-    const { loss, individual: idLoss, species: spLoss } = this.model.head.loss(out, { individual, species });
+    const { loss, individual: idLoss, species: spLoss, triplet } = this.model.head.loss(out, { individual, species });
     const speciesAccuracy = out.species.argmax(1).eq(species).float().mean().item();
-    return { loss, metrics: { id_loss: idLoss.item(), species_loss: spLoss.item(), species_accuracy: speciesAccuracy } };
+    return { loss, metrics: { id_loss: idLoss.item(), species_loss: spLoss.item(), species_accuracy: speciesAccuracy, ...(triplet ? { triplet_loss: triplet.item() } : {}) } };
   }
 
   /**
@@ -252,5 +257,28 @@ class SoftmaxIdentityTask extends SoftmaxTask {
       scorer.addLoss(batch, logits);
       scorer.add(batch, torch.F.softmax(logits, 1), argmaxList(logits).map((i) => this.labels.individualSpecies[i]!), truths);
     });
+  }
+}
+
+/**
+ * A pretrained embedding model used as it is (zero-shot, e.g. MiewID): the embedding is its own
+ * head's output, normalised. It has no species or individual classes (labels only describe the
+ * data it matches against), so it is neither trained nor scored here: the gallery search does that.
+ */
+class EmbeddingTask implements Task {
+  readonly name = 'embedding' as const;
+  readonly monitor = 'val_map5';
+  readonly model: TransferModel<BackboneEmbedding>;
+
+  constructor(backbone: Backbone, readonly labels: Labels) {
+    this.model = new TransferModel(backbone, new BackboneEmbedding(backbone), { trainableBlocks: 0 });
+  }
+
+  trainStep(): StepResult {
+    throw new Error("task 'embedding' is a pretrained model used as it is: train another task with its weights (train --weights)");
+  }
+
+  evaluate(): Promise<Evaluation> {
+    return Promise.reject(new Error("task 'embedding' has no classes to score: evaluate it by gallery search (finprint evaluate)"));
   }
 }

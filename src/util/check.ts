@@ -44,6 +44,13 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
   return value as T;
 }
 
+/** Exactly one of exclusive options is given (not undefined); returns its name. `options` maps each name to its value. */
+export function checkExactlyOne(name: string, options: Record<string, unknown>): string {
+  const given = Object.keys(options).filter((k) => options[k] !== undefined);
+  if (given.length !== 1) throw new Error(`Expected exactly one of ${Object.keys(options).join(', ')} for ${name} but received ${given.length ? given.join(' and ') : 'none of them'}`);
+  return given[0]!;
+}
+
 /** Three finite numbers, e.g. a per-channel mean or std. */
 export function checkTriple(name: string, value: unknown, min = -Infinity): [number, number, number] {
   if (!Array.isArray(value) || value.length !== 3 || value.some((v) => typeof v !== 'number' || !Number.isFinite(v) || v < min)) {

@@ -129,6 +129,9 @@ describe('openSetMetrics', () => {
     close(m.baus, 1, 'BAUS');
     // Known best 0.9, 0.7, 0.4 against unknown 0.5 and -Infinity: 2 + 2 + 1 of 6 pairs.
     close(m.auc, 5 / 6, 'AUC');
+    // Kaggle's MAP@5 with new_individual placed at 0.6: q1 [a, new, b] 1; q2 [b, a, new] 1/2;
+    // q3 [new, a, b] for b 1/3; q4 [new, a] 1; q5 [new] 1.
+    close(m.map5, (1 + 0.5 + 1 / 3 + 1 + 1) / 5, 'MAP@5');
   });
 
   it('leaves mAP null when the scores rank individuals only, and the threshold moves BAKS and BAUS', () => {

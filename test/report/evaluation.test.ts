@@ -10,7 +10,7 @@ import { writeEvaluationReport } from '../../src/report/evaluation.js';
 import { tempDir } from '../data/helpers.js';
 
 const openSet = (over: Partial<OpenSetMetrics>): OpenSetMetrics => ({
-  queries: 10, known_queries: 10, unknown_queries: 0, threshold: 0.5, top1_known: 0.8, top5_known: 0.9, map: 0.75, baks: 0.7, baus: null, auc: null, ...over,
+  queries: 10, known_queries: 10, unknown_queries: 0, threshold: 0.5, map5: 0.8, top1_known: 0.8, top5_known: 0.9, map: 0.75, baks: 0.7, baus: null, auc: null, ...over,
 });
 
 function evaluation(blended: OpenSetMetrics | null, protocol: 'closed' | 'disjoint'): Evaluation {
@@ -43,7 +43,8 @@ describe('writeEvaluationReport: open-set metrics', () => {
     assert.equal(rows.length, 1);
     assert.equal(rows[0]![0], 'gallery similarity only');
     assert.equal(rows[0]![2], '10 / 0');
-    assert.deepEqual(rows[0]!.slice(7), ['n/a', 'n/a'], 'BAUS and AUC without unknown queries');
+    assert.equal(rows[0]![3], '0.8000', 'MAP@5');
+    assert.deepEqual(rows[0]!.slice(8), ['n/a', 'n/a'], 'BAUS and AUC without unknown queries');
     assert.match(html, /closed protocol: only photos of individuals the gallery has/);
     assert.match(html, /BAKS\/BAUS \(as wildlife-datasets defines them\)/);
   });
@@ -54,7 +55,7 @@ describe('writeEvaluationReport: open-set metrics', () => {
     const html = readFileSync(out, 'utf8');
     const rows = openSetRows(html);
     assert.deepEqual(rows.map((r) => r[0]), ['gallery similarity only', 'blended (weight 0.3)']);
-    assert.equal(rows[1]![5], 'n/a', 'no mAP for blended scores');
+    assert.equal(rows[1]![6], 'n/a', 'no mAP for blended scores');
     assert.equal(rows[1]![2], '10 / 2');
     assert.match(html, /disjoint protocol[^<]*\(seed 4\)[^<]*20 reference photos/);
   });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { addRunOptions, identifierOptions, type RunFlags } from './run_options.js';
+import { addRunOptions, identifierOptions, resolveRun, type ModelFlags } from './run_options.js';
 import { nonNegativeIntArg, shareArg } from './parse.js';
 
 export function register(program: Command): void {
@@ -13,9 +13,11 @@ export function register(program: Command): void {
       .option('--seed <n>', "seed of the disjoint protocol's choice of reference photos", nonNegativeIntArg, 0)
       .option('--new-share <f>', 'choose the threshold whose share of new_individual answers is closest to f, instead of the best MAP@5', shareArg)
       .option('--json', 'print one JSON object'),
+    { zeroShot: true },
   )
-    .addHelpText('after', '\nExamples:\n  finprint evaluate --run runs/arcface --data demo-data --split test --json\n  finprint evaluate --run runs/arcface --protocol disjoint --seed 1')
-    .action(async (f: RunFlags & { split: string; protocol: string; seed: number; newShare?: number; json?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  finprint evaluate --run runs/arcface --data demo-data --split test --json\n  finprint evaluate --run runs/arcface --protocol disjoint --seed 1\n  finprint evaluate --model miewid --data demo-data --split test')
+    .action(async (flags: ModelFlags & { split: string; protocol: string; seed: number; newShare?: number; json?: boolean }) => {
+      const f = await resolveRun(flags);
       const { evaluateRun } = await import('../../runs/evaluate.js');
       const { SPLITS } = await import('../../eval/summary.js');
       const { PROTOCOLS } = await import('../../data/split.js');
@@ -49,7 +51,7 @@ export function register(program: Command): void {
       const paths = [['gallery-only', s.open_set.gallery], ['blended', s.open_set.blended]] as const;
       for (const [name, m] of paths) {
         if (!m) continue;
-        console.log(`  open-set, ${name} scores: top-1 known ${pct(m.top1_known)}  top-5 known ${pct(m.top5_known)}  mAP ${pct(m.map)}  BAKS ${pct(m.baks)}  BAUS ${pct(m.baus)}  AUC new vs known ${pct(m.auc)}`);
+        console.log(`  open-set, ${name} scores: MAP@5 ${m.map5.toFixed(4)}  top-1 known ${pct(m.top1_known)}  top-5 known ${pct(m.top5_known)}  mAP ${pct(m.map)}  BAKS ${pct(m.baks)}  BAUS ${pct(m.baus)}  AUC new vs known ${pct(m.auc)}`);
       }
       for (const [species, v] of Object.entries(s.per_species_map5)) console.log(`  ${species.padEnd(28)} MAP@5 ${v.toFixed(4)}`);
       if (written) console.log(`report: ${report}`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addRunOptions, checkRunOutput, identifierOptions, type RunFlags } from './run_options.js';
+import { addRunOptions, checkRunOutput, identifierOptions, resolveRun, type ModelFlags } from './run_options.js';
 import { positiveIntArg } from './parse.js';
 
 interface Ranked {
@@ -18,13 +18,20 @@ export function register(program: Command): void {
       .command('identify')
       .description('Which species and which known individual (or new_individual) each photo shows, with the best-matching gallery photos.')
       .argument('<photos...>', 'photo files')
+      .option('--gallery <dir>', 'with --model: the data folder whose train.csv photos are the gallery (the same as --data)')
       .option('--species-top <n>', 'species shown per photo', positiveIntArg, 3)
       .option('--report <file>', 'also write an HTML page showing each photo beside the gallery photos it matched')
       .option('--force', 'replace --report if it exists')
       .option('--json', 'print one JSON object'),
+    { zeroShot: true },
   )
-    .addHelpText('after', '\nExamples:\n  finprint identify --run runs/arcface photos/fin-0412.jpg photos/fin-0413.jpg --json\n  finprint identify --run runs/arcface photos/*.jpg --report matches.html')
-    .action(async (photos: string[], f: RunFlags & { speciesTop: number; report?: string; json?: boolean; force?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  finprint identify --run runs/arcface photos/fin-0412.jpg photos/fin-0413.jpg --json\n  finprint identify --run runs/arcface photos/*.jpg --report matches.html\n  finprint identify --model miewid --gallery data photos/fin-0412.jpg   # zero-shot, after finprint weights pull miewid',
+    )
+    .action(async (photos: string[], flags: ModelFlags & { gallery?: string; speciesTop: number; report?: string; json?: boolean; force?: boolean }) => {
+      if (flags.gallery !== undefined && flags.data !== undefined) throw new Error('--gallery and --data name the same folder: give one of them');
+      const f = await resolveRun({ ...flags, data: flags.gallery ?? flags.data });
       if (f.report) await checkRunOutput(f, '--report', f.report, photos);
       const { Identifier } = await import('../../runs/identifier.js');
       const { NEW_INDIVIDUAL } = await import('../../data/happywhale.js');
@@ -37,13 +44,15 @@ export function register(program: Command): void {
       // Unreadable photos were reported when matched; they are left out here.
       const unreadable = new Set(m.embedded.unreadable.map((u) => u.index));
       if (unreadable.size === m.photos.length) throw new Error(`none of the ${m.photos.length} photo(s) can be read`);
+      // A model without a species head (zero-shot) has no species probabilities: the best match's species stands in.
+      const matchedSpecies = ident.speciesHead ? undefined : ident.predictedSpecies(m);
       const results = m.photos.flatMap((p, i) => (unreadable.has(i) ? [] : [{ p, i }])).map(({ p, i }) => {
         const byId = new Map(m.candidates[i]!.map((c) => [c.id, c]));
         const individuals: Ranked[] = predictions[i]!.map((id) => {
           const c = id === NEW_INDIVIDUAL ? undefined : byId.get(id);
           return { id, similarity: c?.score ?? null, gallery_photo: c && c.galleryIndex >= 0 ? gallery.paths[c.galleryIndex]! : null, mirrored: c ? c.galleryIndex >= half : false };
         });
-        return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), individuals };
+        return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), ...(matchedSpecies ? { matched_species: matchedSpecies[i]! } : {}), individuals };
       });
       if (f.report) {
         const { writeMatchesReport } = await import('../../report/matches.js');
@@ -55,7 +64,7 @@ export function register(program: Command): void {
       }
       for (const r of results) {
         console.log(`${r.photo}`);
-        console.log(`  species: ${r.species.map((s) => `${s.species} ${(s.probability * 100).toFixed(1)}%`).join(', ')}`);
+        console.log(`  species: ${r.matched_species !== undefined ? `${r.matched_species} (the best match's; the model has no species head)` : r.species.map((s) => `${s.species} ${(s.probability * 100).toFixed(1)}%`).join(', ')}`);
         r.individuals.forEach((c, k) => {
           const where = c.gallery_photo ? `  (${c.gallery_photo}${c.mirrored ? ', mirrored' : ''})` : c.similarity === null ? `  (those below score under the threshold ${threshold.toFixed(3)})` : '';
           console.log(`  ${k + 1}. ${c.id.padEnd(20)} ${c.similarity === null ? '' : c.similarity.toFixed(4)}${where}`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addRunOptions, checkRunOutput, identifierOptions, type RunFlags } from './run_options.js';
+import { addRunOptions, checkRunOutput, identifierOptions, resolveRun, type ModelFlags } from './run_options.js';
 import { shareArg } from './parse.js';
 
 export function register(program: Command): void {
@@ -10,9 +10,11 @@ export function register(program: Command): void {
       .requiredOption('--out <file.csv>', 'submission file to write (checked before it is written)')
       .option('--force', 'replace --out if it exists')
       .option('--new-share <f>', 'use (or calibrate) the threshold whose share of new_individual answers on validation is closest to f', shareArg),
+    { zeroShot: true },
   )
-    .addHelpText('after', '\nExample:\n  finprint predict --run runs/arcface --data demo-data --out submission.csv')
-    .action(async (f: RunFlags & { out: string; newShare?: number; force?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  finprint predict --run runs/arcface --data demo-data --out submission.csv\n  finprint predict --model miewid --data demo-data --out submission.csv   # zero-shot')
+    .action(async (flags: ModelFlags & { out: string; newShare?: number; force?: boolean }) => {
+      const f = await resolveRun(flags);
       await checkRunOutput(f, '--out', f.out);
       const { predictSubmission } = await import('../../runs/predict.js');
       const r = await predictSubmission(f.run, f.out, { ...identifierOptions(f), newShare: f.newShare });
