@@ -22,6 +22,8 @@ test('finprint demo --quick runs every step and leaves its reports and a scored 
   assert.equal(submission.length, solution.length, 'one row per test photo');
   assert.match(r.stdout, /MAP@5 \d\.\d+ on \d+ photos/);
   assert.match(r.stdout, /softmax over individuals \(the seed\) +\d\.\d{4}\n +ArcFace embedding \+ gallery search +\d\.\d{4}/);
+  // The open-set metrics of the gallery-only and blended scores, beside MAP@5.
+  assert.match(r.stdout, /open-set metrics on the test photos[^]*MAP@5 +top-1 +top-5 +mAP +BAKS +BAUS +AUC\n +softmax run, gallery only( +(\d\.\d{3}|n\/a)){7}\n +ArcFace run, gallery only( +(\d\.\d{3}|n\/a)){7}\n +ArcFace run, blended \(0\.5\)( +(\d\.\d{3}|n\/a)){7}/);
   assert.match(r.stderr, /weights: loaded \d+ tensors from .*tournament/, 'the final round starts from the winner\'s tournament weights');
   assert.match(r.stdout, /catalogue: \d+ photos added, \d+ known individuals/);
   assert.match(r.stdout, new RegExp(`${solution.length - 1} new encounters to review, 0 already in the catalogue, 0 not imported`), 'every test photo an encounter to review');

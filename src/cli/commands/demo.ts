@@ -3,6 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import type { OpenSetMetrics } from '../../eval/open_set.js';
+import type { EvaluationSummary } from '../../eval/summary.js';
 import { formatDuration } from '../../util/progress.js';
 
 const CLI = fileURLToPath(new URL('../../../../bin/finprint.js', import.meta.url));
@@ -70,14 +72,23 @@ const BLEND = ['--blend', '0.5'];
 
 /** The two identification approaches side by side, from the evaluation.json files evaluate wrote. */
 function comparison(out: string): string {
-  const read = (name: string): { map5: number; top1: number; pcc125: number } => JSON.parse(readFileSync(join(out, 'runs', name, 'evaluation.json'), 'utf8')) as { map5: number; top1: number; pcc125: number };
+  const read = (name: string): EvaluationSummary => JSON.parse(readFileSync(join(out, 'runs', name, 'evaluation.json'), 'utf8')) as EvaluationSummary;
   const softmax = read('softmax');
   const arcface = read('arcface');
+  const pct = (v: number | null): string => (v === null ? 'n/a' : v.toFixed(3)).padStart(7);
+  const row = (name: string, m: OpenSetMetrics | null): string[] =>
+    m ? [`  ${name.padEnd(36)}${pct(m.map5)}${pct(m.top1_known)}${pct(m.top5_known)}${pct(m.map)}${pct(m.baks)}${pct(m.baus)}${pct(m.auc)}`] : [];
   return [
     'test MAP@5, same data, starting weights and epochs:',
     `  softmax over individuals (the seed)   ${softmax.map5.toFixed(4)}`,
     `  ArcFace embedding + gallery search    ${arcface.map5.toFixed(4)}`,
     `  bar to beat, 1.25 x PCC               ${arcface.pcc125.toFixed(4)}`,
+    '',
+    'open-set metrics on the test photos (known: the gallery has the individual):',
+    `  ${'scores'.padEnd(36)}${['MAP@5', 'top-1', 'top-5', 'mAP', 'BAKS', 'BAUS', 'AUC'].map((h) => h.padStart(7)).join('')}`,
+    ...row('softmax run, gallery only', softmax.open_set.gallery),
+    ...row('ArcFace run, gallery only', arcface.open_set.gallery),
+    ...row(`ArcFace run, blended (${arcface.blend})`, arcface.open_set.blended),
   ].join('\n');
 }
 
