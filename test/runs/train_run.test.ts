@@ -121,3 +121,14 @@ test('a backbone from random weights with a frozen lower part is warned about', 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /starts from random weights \(no --weights\).*--unfreeze-top all/);
 });
+
+test('an identification run with P x K sampling and the triplet loss logs the triplet loss and records the settings', () => {
+  const out = join(work, 'triplet');
+  const r = run([...base, '--task', 'joint', '--epochs', '1', '--limit', '96', '--photos-per-individual', '4', '--triplet-weight', '1', '--triplet-margin', '0.2', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const [header, row] = history(out);
+  const loss = Number(row![header!.indexOf('triplet_loss')]);
+  assert.ok(Number.isFinite(loss) && loss > 0, `triplet_loss ${loss}: batches held several photos of an individual`);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { photosPerIndividual: number; triplet: { weight: number; margin: number } };
+  assert.deepEqual([config.photosPerIndividual, config.triplet], [4, { weight: 1, margin: 0.2 }]);
+});
