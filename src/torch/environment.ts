@@ -84,9 +84,16 @@ export function matmulGflops(n = 1024, repeats = 5): number {
 
 function describeWaitPolicy(): string {
   const vars = (names: string[]): string => names.map((k) => `${k}=${process.env[k]}`).join(' ');
-  if (threadPolicy.mode === 'shared') return `shared cores (${vars(Object.keys(threadPolicy.set))}; FINPRINT_SHARED_CORES=0 turns it off)`;
-  if (threadPolicy.mode === 'user') return `set by the environment (${vars(['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'].filter((k) => process.env[k]))})`;
-  return "libgomp's default spinning (FINPRINT_SHARED_CORES=0)";
+  switch (threadPolicy.mode) {
+    case 'passive':
+      return `shared cores: passive (${vars(Object.keys(threadPolicy.set))}; the cores were busy at start, or FINPRINT_SHARED_CORES=on)`;
+    case 'spin':
+      return `shared cores: short spin (${vars(Object.keys(threadPolicy.set))}; the cores were idle at start; FINPRINT_SHARED_CORES=on waits passively, =0 turns it off)`;
+    case 'user':
+      return `set by the environment (${vars(['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'].filter((k) => process.env[k]))})`;
+    case 'off':
+      return "libgomp's default spinning (FINPRINT_SHARED_CORES=0)";
+  }
 }
 
 export interface ThreadCheck {

@@ -3,29 +3,32 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { threadWarnings } from '../../src/torch/environment.js';
-import { applyThreadPolicy, SHARED_CORE_ENV, withoutFinprintPolicy } from '../../src/torch/thread_policy.js';
+import { applyThreadPolicy, PASSIVE_ENV, SPIN_ENV, withoutFinprintPolicy } from '../../src/torch/thread_policy.js';
 
 const cli = fileURLToPath(new URL('../../../bin/finprint.js', import.meta.url));
 
-test('the shared-core wait policy is set when the user chose none, and only then', () => {
-  const env: NodeJS.ProcessEnv = { PATH: '/bin' };
-  const policy = applyThreadPolicy(env);
-  assert.equal(policy.mode, 'shared');
-  assert.deepEqual(policy.set, SHARED_CORE_ENV);
-  for (const [k, v] of Object.entries(SHARED_CORE_ENV)) assert.equal(env[k], v);
-  // What a PyTorch process run beside finprint gets: the user's environment, not finprint's choice.
-  assert.deepEqual(withoutFinprintPolicy(env, policy), { PATH: '/bin' });
-
+test('the wait policy follows the load at start, and is set only when the user chose none', () => {
+  // Idle cores: a short spin; busy ones (load average >= 1): the passive wait.
+  for (const [load, mode, vars] of [[0.2, 'spin', SPIN_ENV], [1.5, 'passive', PASSIVE_ENV]] as const) {
+    const env: NodeJS.ProcessEnv = { PATH: '/bin' };
+    const policy = applyThreadPolicy(env, load);
+    assert.equal(policy.mode, mode);
+    assert.deepEqual(policy.set, vars);
+    for (const [k, v] of Object.entries(vars)) assert.equal(env[k], v);
+    // What a PyTorch process run beside finprint gets: the user's environment, not finprint's choice.
+    assert.deepEqual(withoutFinprintPolicy(env, policy), { PATH: '/bin' });
+  }
+  assert.equal(applyThreadPolicy({ FINPRINT_SHARED_CORES: 'on' }, 0).mode, 'passive', 'forced on idle cores');
   for (const user of [{ OMP_WAIT_POLICY: 'PASSIVE' }, { GOMP_SPINCOUNT: '0' }]) {
     const e: NodeJS.ProcessEnv = { ...user };
-    assert.deepEqual(applyThreadPolicy(e), { mode: 'user', set: {} });
-    assert.deepEqual(e, user, 'the user\'s variables are left as they are');
+    assert.deepEqual(applyThreadPolicy(e, 3), { mode: 'user', set: {} });
+    assert.deepEqual(e, user, "the user's variables are left as they are");
     assert.deepEqual(withoutFinprintPolicy(e, { mode: 'user', set: {} }), user);
   }
   for (const off of ['0', 'off', 'False']) {
     const e: NodeJS.ProcessEnv = { FINPRINT_SHARED_CORES: off };
-    assert.deepEqual(applyThreadPolicy(e), { mode: 'off', set: {} });
-    assert.equal(e.GOMP_SPINCOUNT, undefined);
+    assert.deepEqual(applyThreadPolicy(e, 3), { mode: 'off', set: {} });
+    assert.deepEqual(e, { FINPRINT_SHARED_CORES: off });
   }
 });
 
@@ -46,13 +49,13 @@ function doctor(env: NodeJS.ProcessEnv): { status: number | null; report: Record
 }
 
 test('finprint doctor names the CPU, the measured GFLOP/s, how threads wait, and warns about oversubscription', () => {
-  const d = doctor({ FINPRINT_THREADS: '64' });
+  const d = doctor({ FINPRINT_THREADS: '64', FINPRINT_SHARED_CORES: 'on' });
   assert.equal(d.status, 0, d.stderr);
   assert.ok(typeof d.report.cpuModel === 'string' && d.report.cpuModel.length > 0);
   assert.ok((d.report.cores as number) >= 1);
   assert.ok((d.report.matmulGflops as number) > 0);
   assert.equal(d.report.intraOpThreads, 64);
-  assert.match(d.report.waitPolicy as string, /^shared cores \(GOMP_SPINCOUNT=10000/);
+  assert.match(d.report.waitPolicy as string, /^shared cores: passive \(OMP_WAIT_POLICY=PASSIVE/);
   assert.ok((d.report.warnings as string[]).some((w) => /oversubscribed: 64 intra-op threads on \d+ cores/.test(w)));
 
   // The user's own setting wins, and the child process really sees it.
