@@ -15,6 +15,7 @@ import { synthesize } from '../data/synth/index.js';
 import { createModel } from '../models/index.js';
 import { AdamW } from '../optim/index.js';
 import * as torch from '../torch/index.js';
+import { describeThreadChange, FairThreads, fairThreadsEnabled } from '../torch/fair_threads.js';
 import { createTask, type Task } from '../train/tasks.js';
 import { checkInteger } from '../util/check.js';
 import { startCompetitors } from './competitors.js';
@@ -84,14 +85,19 @@ async function syntheticPhotos(dir: string, images: number, quiet: boolean): Pro
 
 const seconds = (start: number): number => (performance.now() - start) / 1000;
 
-/** finprint's side: the species task on the backbone, AdamW, the trainer's step, then the task's validation. */
+/**
+ * finprint's side: the species task on the backbone, AdamW, the trainer's step, then the task's
+ * validation; its threads adapt to other processes' load as the trainer's do.
+ */
 class SpeciesTraining {
   private readonly task: Task;
   private readonly opt: AdamW;
+  private readonly fair: FairThreads | undefined;
   /** The phases of the epochs run since the last takePhases(). */
   private phases: Phases[] = [];
 
-  constructor(species: string[]) {
+  constructor(species: string[], threads: number, log: (m: string) => void) {
+    this.fair = threads > 1 && fairThreadsEnabled() ? new FairThreads({ max: threads, onChange: (n, others) => log(describeThreadChange(n, others, threads)) }) : undefined;
     torch.manualSeed(0);
     this.task = createTask('species', createModel(MODEL, { numClasses: 0 }), { species, individuals: [], individualCounts: [], individualSpecies: [] });
     this.opt = new AdamW(this.task.model.parameters(), { lr: LR, weightDecay: WEIGHT_DECAY });
@@ -103,7 +109,9 @@ class SpeciesTraining {
     this.task.model.train();
     let n = 0;
     const batches = train.epoch(e)[Symbol.asyncIterator]();
+    this.fair?.restart(); // the PyTorch side's round ran since the last epoch: not another job
     for (;;) {
+      this.fair?.check();
       let start = performance.now();
       const next = await batches.next();
       t.photos! += seconds(start);
@@ -144,6 +152,7 @@ class SpeciesTraining {
   }
 
   dispose(): void {
+    this.fair?.finish();
     this.task.model.dispose();
     this.opt.dispose();
   }
@@ -192,7 +201,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     // One libvips thread per photo and `workers` photos in flight: the shape of `workers`
     // DataLoader processes (as in `bench data`).
     sharp.concurrency(1);
-    const ours = (training = new SpeciesTraining(all.species));
+    const ours = (training = new SpeciesTraining(all.species, threads, (m) => quiet || console.error(m)));
     const pipeline = new ImagePipeline({ size, mode: 'squash' });
     const loaderOf = (s: Sample[], shuffle: boolean): BatchLoader => new BatchLoader(pipeline, s, { batchSize: batch, shuffle, concurrency: workers, prefetch: 2 });
     const trainLoader = loaderOf(samples, true);

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Box } from '../data/crop.js';
+import { boxMissesPhoto, type Box } from '../data/crop.js';
 import { calibrated, type ScoreCalibration } from '../eval/calibration.js';
 import { InvalidRequestError, NotFoundError } from './errors.js';
 import type { PhotoEmbedder } from './embedder.js';
@@ -223,11 +223,16 @@ export class Catalogue {
         results[i] = { name: item.name, status: 'rejected', reason: err.message, kind: err.kind };
       }
     }
-    const detected = embedder.detect ? await embedder.detect(fresh.filter((f) => !items[f.i]!.box).map((f) => ({ path: f.path, width: f.photo.width, height: f.photo.height }))) : [];
+    // A given box that misses its photo is for another photo (or in other units): not used.
+    const given = (f: (typeof fresh)[number]): Box | null => {
+      const box = items[f.i]!.box ?? null;
+      return box && !boxMissesPhoto(box, f.photo) ? box : null;
+    };
+    const detected = embedder.detect ? await embedder.detect(fresh.filter((f) => !given(f)).map((f) => ({ path: f.path, width: f.photo.width, height: f.photo.height }))) : [];
     let d = 0;
     const boxed = fresh.map((f) => {
-      const given = items[f.i]!.box ?? null;
-      if (given) return { ...f, box: given, boxSource: 'imported' as const };
+      const box = given(f);
+      if (box) return { ...f, box, boxSource: 'imported' as const };
       const found = embedder.detect ? detected[d++] ?? null : null;
       return { ...f, box: found, boxSource: found ? ('detected' as const) : ('whole' as const) };
     });

@@ -4,6 +4,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Catalogue } from '../catalogue/catalogue.js';
 import { readMetadata } from '../catalogue/metadata.js';
+import { readBoxes } from '../data/boxes.js';
 import { runEmbedder } from './catalogue_model.js';
 import type { EngineName } from './run_engine.js';
 
@@ -31,16 +32,27 @@ function photoFiles(inputs: readonly string[]): string[] {
   });
 }
 
-export async function importPhotos(dir: string, inputs: readonly string[], options: { metadata?: string; quiet?: boolean; engine?: EngineName } = {}): Promise<ImportSummary> {
+export interface ImportOptions {
+  /** A survey's encounters.csv. */
+  metadata?: string;
+  /** A box file (image,x0,y0,x1,y1): the animal's box in photos it names, by file name; others are detected or used whole. */
+  boxes?: string;
+  quiet?: boolean;
+  engine?: EngineName;
+}
+
+export async function importPhotos(dir: string, inputs: readonly string[], options: ImportOptions = {}): Promise<ImportSummary> {
   const files = photoFiles(inputs);
   if (files.length === 0) throw new Error(`no photos in ${inputs.join(', ')} (JPEG, PNG, WebP, TIFF or HEIF files)`);
   const metadata = options.metadata ? readMetadata(options.metadata) : new Map();
   const unmatched = [...metadata.keys()].filter((name) => !files.some((f) => basename(f) === name));
   if (unmatched.length) process.stderr.write(`import: ${options.metadata} lists ${unmatched.length} photo(s) not given: ${unmatched.slice(0, 5).join(', ')}${unmatched.length > 5 ? ', ...' : ''}\n`);
+  const boxes = options.boxes ? await readBoxes(options.boxes) : new Map();
   const catalogue = await Catalogue.open(dir);
   try {
     const embedder = await runEmbedder(catalogue.setup, { ...(options.engine ? { engine: options.engine } : {}), quiet: options.quiet ?? false });
-    const results = await catalogue.intake(files.map((path) => ({ source: { path }, name: basename(path), ...metadata.get(basename(path)) })), embedder, { quiet: options.quiet ?? false });
+    const intake = files.map((path) => ({ source: { path }, name: basename(path), box: boxes.get(basename(path)) ?? null, ...metadata.get(basename(path)) }));
+    const results = await catalogue.intake(intake, embedder, { quiet: options.quiet ?? false });
     const photos: ImportedPhoto[] = [];
     for (const r of results) {
       if (r.status === 'added') {

@@ -15,7 +15,7 @@ import { fitCalibration, labelledPairs, reliability } from '../eval/calibration.
 import { confusionMatrix, identificationMetrics } from '../eval/metrics.js';
 import { averagePrecision, openSetMetrics, type OpenSetMetrics } from '../eval/open_set.js';
 import { SPLITS, type Evaluation, type EvaluationSummary, type Split } from '../eval/summary.js';
-import { calibrateThreshold, predictWithThreshold, type Candidate } from '../eval/threshold.js';
+import { predictWithThreshold, type Candidate } from '../eval/threshold.js';
 import { embedPhotos, type Embedded } from '../identify/embed.js';
 import { galleryOf, type Gallery } from '../identify/gallery.js';
 import { matchEmbeddings } from '../identify/match.js';
@@ -123,7 +123,7 @@ export async function evaluateRun(runDir: string, options: EvaluateOptions = {})
     ? await scoreDisjoint(ident, labelled, chosen, options, softmax)
     : await scoreAgainst(ident, searched, labelled, chosen, split, galleryOnly);
   // Gallery-only scores need a threshold of their own where the run's was chosen for other scores.
-  const galleryThreshold = galleryOnly ? calibration.threshold : await galleryOnlyThreshold(ident, options.newShare);
+  const galleryThreshold = galleryOnly ? calibration.threshold : await ident.galleryOnlyThreshold(options.newShare !== undefined ? { newShare: options.newShare } : {});
   const answerThreshold = protocol === 'disjoint' && softmax ? galleryThreshold : calibration.threshold;
 
   const val = await ident.validation();
@@ -230,15 +230,6 @@ async function scoreDisjoint(ident: Identifier, labelled: LabelledPhotos, chosen
     predictedSpecies: ident.predictedSpecies({ photos: pick(labelled.photos, chosen.queries), embedded: queries, candidates: galleryCandidates }),
     gallery,
   };
-}
-
-/** The threshold for gallery-only scores, chosen on the validation split as the run's own was (not stored: it is for these metrics only). */
-async function galleryOnlyThreshold(ident: Identifier, newShare: number | undefined): Promise<number> {
-  const val = await ident.validation();
-  const unreadable = new Set(val.embedded.unreadable.map((u) => u.index));
-  const keep = val.truths.map((_, i) => i).filter((i) => !unreadable.has(i));
-  const candidates = pick(candidatesOf(ident, ident.gallery, val.embedded, unreadable, 0), keep);
-  return calibrateThreshold(candidates, pick(val.truths, keep), newShare !== undefined ? { targetNewShare: newShare } : {}).threshold;
 }
 
 /**

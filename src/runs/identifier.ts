@@ -154,6 +154,28 @@ export class Identifier {
     return record;
   }
 
+  /**
+   * The same photos ranked by gallery similarity alone, without the class centres: how a catalogue
+   * ranks individuals added after training, which have no class centre.
+   */
+  async galleryOnly(m: Matched): Promise<Matched> {
+    const unreadable = new Set(m.embedded.unreadable.map((u) => u.index));
+    const candidates = matchEmbeddings(this.run, await this.searched(), m.embedded.embedding, { blend: 0 }).map((c, i) => (unreadable.has(i) ? [] : c));
+    return { ...m, candidates };
+  }
+
+  /**
+   * The new_individual threshold for gallery-only scores, chosen on the validation split as the
+   * run's own is (not stored: the run's threshold is for the scores it was asked for).
+   */
+  async galleryOnlyThreshold(options: Omit<ThresholdOptions, 'recalibrate'> = {}): Promise<number> {
+    const val = await this.validation();
+    const unreadable = new Set(val.embedded.unreadable.map((u) => u.index));
+    const keep = val.truths.map((_, i) => i).filter((i) => !unreadable.has(i));
+    const candidates = matchEmbeddings(this.run, this.gallery, val.embedded.embedding, { blend: 0 });
+    return calibrateThreshold(keep.map((i) => candidates[i]!), keep.map((i) => val.truths[i]!), options.newShare !== undefined ? { targetNewShare: options.newShare } : {}).threshold;
+  }
+
   /** Whether the model gives species probabilities: not a pretrained embedding model used zero-shot. */
   get speciesHead(): boolean {
     return hasSpeciesHead(this.run);

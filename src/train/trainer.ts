@@ -5,6 +5,7 @@ import { CheckpointSlot, type CheckpointContent } from '../io/checkpoint.js';
 import type { AnyModule } from '../nn/index.js';
 import type { LRScheduler, Optimizer, OptimizerStateDict, LRSchedulerState } from '../optim/index.js';
 import * as torch from '../torch/index.js';
+import { describeThreadChange, FairThreads, fairThreadsEnabled } from '../torch/fair_threads.js';
 import { checkInteger } from '../util/check.js';
 import { Progress } from '../util/progress.js';
 import type { Callback, Logs, TrainingContext } from './callbacks/index.js';
@@ -44,6 +45,12 @@ export interface TrainerOptions<B> {
   label?: string;
   quiet?: boolean;
   log?: (message: string) => void;
+  /**
+   * Shares the cores with other processes by the threads it trains on (torch/fair_threads.ts);
+   * on unless the user fixed the thread count or turned shared-core mode off. Exact resume is
+   * bit-for-bit when the thread count stays the same (FINPRINT_THREADS fixes it).
+   */
+  fairThreads?: boolean;
 }
 
 interface Position {
@@ -146,51 +153,61 @@ export class Trainer<B> {
 
   /** Runs epochs until `epochs` is reached or a callback stops training; returns the history. */
   async fit(): Promise<{ history: Logs[]; stopReason: string | undefined }> {
-    const { optimizer, scheduler, epochs, batchesPerEpoch } = this.opts;
     const ctx = this.context();
+    const fair = (this.opts.fairThreads ?? fairThreadsEnabled()) ? new FairThreads({ onChange: (n, others) => this.log(describeThreadChange(n, others, fair!.max)) }) : undefined;
     await this.each((cb) => cb.onTrainBegin(ctx));
-    while (this.position.epoch < epochs && !ctx.stopTraining) {
-      const epoch = this.position.epoch;
-      await this.each((cb) => cb.onEpochBegin(epoch, ctx));
-      const progress = new Progress({ total: batchesPerEpoch - this.position.batch, label: `${this.opts.label ?? 'train'} epoch ${epoch + 1}/${epochs}`, quiet: this.opts.quiet ?? false });
-      const started = performance.now();
-      for await (const batch of this.opts.batches(epoch, this.position.batch)) {
-        this.opts.model.train(); // a TransferModel's train() keeps its frozen parts in eval
-        optimizer.zeroGrad();
-        const logs = torch.tidy(() => {
-          const r = this.opts.trainStep(batch);
-          r.loss.backward();
-          return { loss: r.loss.item(), ...r.metrics };
-        });
-        optimizer.step();
-        if (scheduler && this.opts.schedulerInterval === 'batch') scheduler.step();
-        const p = this.position;
-        for (const [k, v] of Object.entries(logs)) p.sums[k] = (p.sums[k] ?? 0) + v;
-        p.count += 1;
-        p.batch += 1;
-        p.step += 1;
-        progress.tick(1, `loss ${(p.sums.loss! / p.count).toFixed(4)}`);
-        await this.each((cb) => cb.onBatchEnd(epoch, p.batch - 1, { ...logs, step: p.step }, ctx));
-        await this.flushCheckpoint();
-        if (ctx.stopTraining) break;
-      }
-      progress.done();
-      const p = this.position;
-      const epochLogs: Logs = { epoch: epoch + 1 };
-      for (const [k, v] of Object.entries(p.sums)) epochLogs[k] = v / Math.max(1, p.count);
-      epochLogs.lr = optimizer.getLr()[0]!;
-      epochLogs.seconds = (performance.now() - started) / 1000;
-      if (this.opts.validate) Object.assign(epochLogs, await this.opts.validate(epoch));
-      this.history.push(epochLogs);
-      if (scheduler && this.opts.schedulerInterval !== 'batch') scheduler.step();
-      this.position = { epoch: epoch + 1, batch: 0, step: p.step, sums: {}, count: 0 };
-      await this.each((cb) => cb.onEpochEnd(epoch, epochLogs, ctx));
-      await this.flushCheckpoint();
-      this.log(formatEpoch(epochLogs, epochs));
+    try {
+      while (this.position.epoch < this.opts.epochs && !ctx.stopTraining) await this.epoch(ctx, fair);
+    } finally {
+      fair?.finish();
     }
     await this.each((cb) => cb.onTrainEnd(ctx));
     if (ctx.stopReason) this.log(ctx.stopReason);
     return { history: this.history, stopReason: ctx.stopReason };
+  }
+
+  /** The rest of the current epoch (all of it unless resumed mid-epoch), then its validation. */
+  private async epoch(ctx: TrainingContext, fair: FairThreads | undefined): Promise<void> {
+    const { optimizer, scheduler, epochs, batchesPerEpoch } = this.opts;
+    const epoch = this.position.epoch;
+    await this.each((cb) => cb.onEpochBegin(epoch, ctx));
+    const progress = new Progress({ total: batchesPerEpoch - this.position.batch, label: `${this.opts.label ?? 'train'} epoch ${epoch + 1}/${epochs}`, quiet: this.opts.quiet ?? false });
+    const started = performance.now();
+    fair?.restart();
+    for await (const batch of this.opts.batches(epoch, this.position.batch)) {
+      fair?.check();
+      this.opts.model.train(); // a TransferModel's train() keeps its frozen parts in eval
+      optimizer.zeroGrad();
+      const logs = torch.tidy(() => {
+        const r = this.opts.trainStep(batch);
+        r.loss.backward();
+        return { loss: r.loss.item(), ...r.metrics };
+      });
+      optimizer.step();
+      if (scheduler && this.opts.schedulerInterval === 'batch') scheduler.step();
+      const p = this.position;
+      for (const [k, v] of Object.entries(logs)) p.sums[k] = (p.sums[k] ?? 0) + v;
+      p.count += 1;
+      p.batch += 1;
+      p.step += 1;
+      progress.tick(1, `loss ${(p.sums.loss! / p.count).toFixed(4)}`);
+      await this.each((cb) => cb.onBatchEnd(epoch, p.batch - 1, { ...logs, step: p.step }, ctx));
+      await this.flushCheckpoint();
+      if (ctx.stopTraining) break;
+    }
+    progress.done();
+    const p = this.position;
+    const epochLogs: Logs = { epoch: epoch + 1 };
+    for (const [k, v] of Object.entries(p.sums)) epochLogs[k] = v / Math.max(1, p.count);
+    epochLogs.lr = optimizer.getLr()[0]!;
+    epochLogs.seconds = (performance.now() - started) / 1000;
+    if (this.opts.validate) Object.assign(epochLogs, await this.opts.validate(epoch));
+    this.history.push(epochLogs);
+    if (scheduler && this.opts.schedulerInterval !== 'batch') scheduler.step();
+    this.position = { epoch: epoch + 1, batch: 0, step: p.step, sums: {}, count: 0 };
+    await this.each((cb) => cb.onEpochEnd(epoch, epochLogs, ctx));
+    await this.flushCheckpoint();
+    this.log(formatEpoch(epochLogs, epochs));
   }
 }
 

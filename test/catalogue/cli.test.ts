@@ -2,10 +2,12 @@
 // with metadata, duplicates, export, check, reviewers.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { Catalogue } from '../../src/catalogue/catalogue.js';
 import { synthesize } from '../../src/data/synth/index.js';
 import { tempDir } from '../data/helpers.js';
 
@@ -74,6 +76,31 @@ test('import: metadata applied, duplicates reported, bad metadata named; export 
   const check = run('catalogue', 'check', cat);
   assert.equal(check.status, 1);
   assert.match(check.stdout, /missing-file: photo \d+ .*is missing; restore it from a backup, or import the photo again/);
+});
+
+test('import --boxes: the photos it names are cut to their box, the others used whole; a missing box file is named', async () => {
+  const first = readdirSync(join(data, 'test_images')).sort()[0]!;
+  const survey = join(work, 'survey-boxes');
+  mkdirSync(survey);
+  // New bytes for photos the catalogue has not seen.
+  for (const [name, quality] of [['a.jpg', 70], ['b.jpg', 60]] as const) await sharp(join(data, 'test_images', first)).jpeg({ quality }).toFile(join(survey, name));
+  const boxes = join(work, 'survey-boxes.csv');
+  writeFileSync(boxes, 'image,x0,y0,x1,y1\na.jpg,4,6,40,30\nnot-imported.jpg,1,1,9,9\n');
+  const missing = run('catalogue', 'import', cat, survey, '--boxes', join(work, 'nope.csv'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /box file .*nope\.csv not found/);
+  const r = run('catalogue', 'import', cat, survey, '--boxes', boxes, '--quiet');
+  assert.equal(r.status, 0, r.stderr);
+  const opened = await Catalogue.open(cat);
+  try {
+    const photos = (await opened.store.allPhotos()).filter((p) => p.originalName === 'a.jpg' || p.originalName === 'b.jpg');
+    assert.deepEqual(photos.map((p) => [p.originalName, p.boxSource, p.box]).sort(), [
+      ['a.jpg', 'imported', { x0: 4, y0: 6, x1: 40, y1: 30 }],
+      ['b.jpg', 'whole', null],
+    ]);
+  } finally {
+    await opened.close();
+  }
 });
 
 test('user add prints a token once and stores only its hash', () => {

@@ -141,6 +141,25 @@ test('known photos, new encounters, duplicates and rejects; EXIF date and positi
   await cat.close();
 });
 
+test('a box given with a photo is used (boxSource imported); one that misses the photo is not', async () => {
+  const dir = await tempDir('finprint-cat-box-');
+  const cat = await Catalogue.create(join(dir, 'cat'), setup());
+  const seen: (object | null)[] = [];
+  const recording: PhotoEmbedder = { ...embedder, embed: (photos, o) => (seen.push(...photos.map((p) => p.box)), embedder.embed(photos, o)) };
+  const inside = { x0: 8, y0: 4, x1: 40, y1: 30 };
+  const results = await cat.intake(
+    [
+      { source: { bytes: await photo(1) }, name: 'boxed.jpg', box: inside },
+      { source: { bytes: await photo(3) }, name: 'elsewhere.jpg', box: { x0: 500, y0: 500, x1: 600, y1: 600 } },
+      { source: { bytes: await photo(5) }, name: 'plain.jpg' },
+    ],
+    recording,
+  );
+  assert.deepEqual(results.map((r) => (r.status === 'added' ? r.photo.boxSource : r.status)), ['imported', 'whole', 'whole']);
+  assert.deepEqual(seen, [inside, null, null], 'the embedder crops by the given box only');
+  await cat.close();
+});
+
 test('encounters.csv: columns checked, bad values named with their line', async () => {
   const dir = await tempDir('finprint-meta-');
   const file = join(dir, 'encounters.csv');

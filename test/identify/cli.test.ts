@@ -130,6 +130,21 @@ describe('identify, evaluate, predict, score', () => {
     assert.equal(basename(mirrored.gallery_photo!), valImages[0], 'with mirrors too');
   });
 
+  it('identify --blend also ranks by the gallery alone, as identify without --blend does', () => {
+    const photos = readdirSync(join(data, 'test_images')).sort().slice(0, 3).map((f) => join(data, 'test_images', f));
+    type Out = { threshold: number; gallery_only_threshold?: number; photos: { individuals: { id: string; similarity: number | null }[]; gallery_only?: { id: string; similarity: number | null }[] }[] };
+    const blended = json<Out>('identify', '--run', run, '--blend', '0.5', '--quiet', '--json', ...photos);
+    const plain = json<Out>('identify', '--run', run, '--quiet', '--json', ...photos);
+    assert.equal(blended.gallery_only_threshold, plain.threshold, 'the gallery-only threshold is the one a run without --blend calibrates');
+    assert.equal(plain.photos[0]!.gallery_only, undefined, 'nothing to add without --blend');
+    blended.photos.forEach((p, i) => {
+      assert.deepEqual(p.gallery_only!.map((c) => c.id), plain.photos[i]!.individuals.map((c) => c.id));
+      p.gallery_only!.forEach((c, k) => assert.ok(Math.abs((c.similarity ?? 0) - (plain.photos[i]!.individuals[k]!.similarity ?? 0)) < 1e-6));
+    });
+    assert.notDeepEqual(blended.photos.map((p) => p.individuals.map((c) => c.similarity)), blended.photos.map((p) => p.gallery_only!.map((c) => c.similarity)), 'blended scores differ');
+    assert.match(ok('identify', '--run', run, '--blend', '0.5', '--quiet', photos[0]!), /\n  gallery only \(threshold \d\.\d{3}\): 1\. \S+/);
+  });
+
   it('fails clearly: a missing photo, a test split without answers, a bad submission', () => {
     const missing = finprint('identify', '--run', run, '--quiet', join(work, 'nope.jpg'));
     assert.notEqual(missing.status, 0);

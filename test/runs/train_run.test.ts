@@ -2,7 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { synthesize } from '../../src/data/synth/index.js';
@@ -14,8 +14,11 @@ const data = join(work, 'data');
 // Small and fast: a reduced VGG at 64 px on a few hundred synthetic photos.
 const base = ['train', '--data', data, '--backbone', 'vgg16_tiny', '--image-size', '64', '--batch-size', '16', '--lr', '0.003', '--workers', '2', '--quiet', '--seed', '7'];
 
+// Runs are compared bit for bit, which holds for a fixed thread count: shared-core mode would
+// change it if other processes kept the cores busy.
+const env = { ...process.env, FINPRINT_CACHE: join(work, 'cache'), FINPRINT_THREADS: `${availableParallelism()}` };
+
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, FINPRINT_CACHE: join(work, 'cache') };
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -61,7 +64,6 @@ test('SIGKILL mid-epoch, then --resume (from a damaged newest checkpoint) finish
   assert.equal(run([...args, '--out', whole]).status, 0);
 
   const broken = join(work, 'broken');
-  const env = { ...process.env, FINPRINT_CACHE: join(work, 'cache') };
   const child = spawn(process.execPath, [cli, ...args, '--out', broken], { env, stdio: 'ignore' });
   const last = join(broken, 'last.safetensors');
   // Kill once a checkpoint from the middle of epoch 2 exists.

@@ -30,16 +30,17 @@ export function register(program: Command): void {
     .argument('<photos...>', 'photo files or folders of photos')
     .description('New encounters to review, one per photo: cropped (when the catalogue has a detector), embedded, ranked against the catalogue. A photo already in the catalogue is reported, not added twice.')
     .option('--metadata <encounters.csv>', 'columns photo (file name), date, latitude, longitude, observer, species; EXIF fills date and position where it has none')
+    .option('--boxes <boxes.csv>', "the animal's box in the photos it names (image,x0,y0,x1,y1 in pixels); the others are found by the catalogue's detector or used whole")
     .option('--json', 'print one JSON object')
     .option('--engine <engine>', 'inference engine: torch (libtorch) or onnx (ONNX Runtime); their embeddings are interchangeable', 'torch')
     .option('--quiet', 'no progress bar, and only the summary line (photos not imported are still named)')
-    .addHelpText('after', '\nExample:\n  finprint catalogue import catalogue survey-2024/ --metadata survey-2024/encounters.csv')
-    .action(async (dir: string, inputs: string[], f: { metadata?: string; json?: boolean; engine: string; quiet?: boolean }) => {
+    .addHelpText('after', '\nExample:\n  finprint catalogue import catalogue survey-2024/ --metadata survey-2024/encounters.csv --boxes survey-2024/boxes.csv')
+    .action(async (dir: string, inputs: string[], f: { metadata?: string; boxes?: string; json?: boolean; engine: string; quiet?: boolean }) => {
       const { checkOneOf } = await import('../../util/check.js');
       const { ENGINES } = await import('../../identify/model.js');
       const engine = checkOneOf('--engine', f.engine, ENGINES);
       const { importPhotos } = await import('../../runs/catalogue_import.js');
-      const r = await importPhotos(dir, inputs, { ...(f.metadata ? { metadata: f.metadata } : {}), quiet: f.quiet ?? false, engine });
+      const r = await importPhotos(dir, inputs, { ...(f.metadata ? { metadata: f.metadata } : {}), ...(f.boxes ? { boxes: f.boxes } : {}), quiet: f.quiet ?? false, engine });
       if (f.json) {
         console.log(JSON.stringify(r));
         return;

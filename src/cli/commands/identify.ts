@@ -16,7 +16,7 @@ export function register(program: Command): void {
   addRunOptions(
     program
       .command('identify')
-      .description('Which species and which known individual (or new_individual) each photo shows, with the best-matching gallery photos.')
+      .description('Which species and which known individual (or new_individual) each photo shows, with the best-matching gallery photos; with --blend, the gallery-only ranking beside it.')
       .argument('<photos...>', 'photo files')
       .option('--gallery <dir>', 'with --model: the data folder whose train.csv photos are the gallery (the same as --data)')
       .option('--species-top <n>', 'species shown per photo', positiveIntArg, 3)
@@ -39,6 +39,10 @@ export function register(program: Command): void {
       const { threshold } = await ident.threshold();
       const m = await ident.matchFiles(photos);
       const predictions = Identifier.predictions(m, threshold);
+      // Blended scores lean on the class centres; the gallery-only ranking beside them is what a
+      // catalogue gives for individuals added after training.
+      const alone = f.blend > 0 && !m.embedded.classTop ? { m: await ident.galleryOnly(m), threshold: await ident.galleryOnlyThreshold() } : undefined;
+      const aloneIds = alone ? Identifier.predictions(alone.m, alone.threshold) : undefined;
       const gallery = await ident.searched();
       const half = gallery.mirrors ? gallery.ids.length / 2 : Infinity;
       // Unreadable photos were reported when matched; they are left out here.
@@ -52,14 +56,15 @@ export function register(program: Command): void {
           const c = id === NEW_INDIVIDUAL ? undefined : byId.get(id);
           return { id, similarity: c?.score ?? null, gallery_photo: c && c.galleryIndex >= 0 ? gallery.paths[c.galleryIndex]! : null, mirrored: c ? c.galleryIndex >= half : false };
         });
-        return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), ...(matchedSpecies ? { matched_species: matchedSpecies[i]! } : {}), individuals };
+        const galleryOnly = aloneIds?.[i]!.map((id) => ({ id, similarity: alone!.m.candidates[i]!.find((c) => c.id === id)?.score ?? null }));
+        return { photo: p.path, species: ident.speciesRanking(m, i).slice(0, f.speciesTop), ...(matchedSpecies ? { matched_species: matchedSpecies[i]! } : {}), individuals, ...(galleryOnly ? { gallery_only: galleryOnly } : {}) };
       });
       if (f.report) {
         const { writeMatchesReport } = await import('../../report/matches.js');
         await writeMatchesReport(f.report, ident.run.dir, threshold, results, ident.data.boxes);
       }
       if (f.json) {
-        console.log(JSON.stringify({ run: ident.run.dir, threshold, photos: results }));
+        console.log(JSON.stringify({ run: ident.run.dir, threshold, ...(alone ? { blend: f.blend, gallery_only_threshold: alone.threshold } : {}), photos: results }));
         return;
       }
       for (const r of results) {
@@ -69,6 +74,7 @@ export function register(program: Command): void {
           const where = c.gallery_photo ? `  (${c.gallery_photo}${c.mirrored ? ', mirrored' : ''})` : c.similarity === null ? `  (those below score under the threshold ${threshold.toFixed(3)})` : '';
           console.log(`  ${k + 1}. ${c.id.padEnd(20)} ${c.similarity === null ? '' : c.similarity.toFixed(4)}${where}`);
         });
+        if (r.gallery_only) console.log(`  gallery only (threshold ${alone!.threshold.toFixed(3)}): ${r.gallery_only.map((c, k) => `${k + 1}. ${c.id}${c.similarity === null ? '' : ` ${c.similarity.toFixed(4)}`}`).join(', ')}`);
       }
       if (f.report) console.log(`matches shown in ${f.report}`);
     });
