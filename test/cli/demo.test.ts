@@ -25,6 +25,12 @@ test('finprint demo --quick runs every step and leaves its reports and a scored 
   // The open-set metrics of the gallery-only and blended scores, beside MAP@5.
   assert.match(r.stdout, /open-set metrics on the test photos[^]*MAP@5 +top-1 +top-5 +mAP +BAKS +BAUS +AUC\n +softmax run, gallery only( +(\d\.\d{3}|n\/a)){7}\n +ArcFace run, gallery only( +(\d\.\d{3}|n\/a)){7}\n +ArcFace run, blended \(0\.5\)( +(\d\.\d{3}|n\/a)){7}/);
   assert.match(r.stderr, /weights: loaded \d+ tensors from .*tournament/, 'the final round starts from the winner\'s tournament weights');
+  // After the tournament, the identification recipe on the animals' boxes.
+  assert.match(r.stdout, /\$ finprint train .*--task joint .*--config \S+joint-crops\.yaml --crops \S+boxes\.csv/);
+  assert.equal(r.stderr.match(/crops: \d+ photos cut to their box; 0 used whole/g)?.length, 3, 'species, softmax and ArcFace runs train on crops');
+  assert.match(r.stdout, /\$ finprint catalogue import .* --boxes \S+boxes\.csv/);
+  // The identification step ranks by the blended scores and by the gallery alone.
+  assert.match(r.stdout, /\n  1\. \S+ [^\n]*\n(  \d\. [^\n]*\n){4}  gallery only \(threshold \d\.\d{3}\): 1\. \S+/);
   assert.match(r.stdout, /catalogue: \d+ photos added, \d+ known individuals/);
   assert.match(r.stdout, new RegExp(`${solution.length - 1} new encounters to review, 0 already in the catalogue, 0 not imported`), 'every test photo an encounter to review');
   assert.match(r.stdout, /\$ finprint serve --catalogue .*catalogue/);
