@@ -144,6 +144,11 @@ class SpeciesTraining {
     return n;
   }
 
+  /** Back to every thread, as at the start (after a warm-up beside the PyTorch side's start-up). */
+  resetThreads(): void {
+    this.fair?.finish();
+  }
+
   /** Each phase's median over the epochs since the last call. */
   takePhases(): Phases {
     const out = medianPhases(this.phases);
@@ -209,6 +214,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     // Warm-up on two batches, as the Python side does: allocations, oneDNN caches, optimiser state.
     await ours.epoch(loaderOf(samples.slice(0, 2 * batch), true), loaderOf(held.slice(0, batch), false), 0);
     ours.takePhases();
+    ours.resetThreads(); // the PyTorch side was starting beside the warm-up: not a competing job
     const run = (round0: number): Promise<SideBySide> => alternateRounds(py!, rounds, (r) => ours.epoch(trainLoader, validationLoader, round0 + r), options.onRound);
     const idle = await run(0);
     const phases = { finprint: ours.takePhases(), pytorch: idle.pytorch_phases ?? {} };

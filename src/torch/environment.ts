@@ -3,6 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { buildInfo, getNumInteropThreads, getNumThreads, noGrad } from './runtime.js';
 import { randn } from './creation.js';
+import { fairThreadsEnabled } from './fair_threads.js';
 import { threadPolicy } from './native.js';
 
 export interface EngineEnvironment {
@@ -16,6 +17,8 @@ export interface EngineEnvironment {
   cpuModel: string;
   /** How OpenMP threads wait: finprint's shared-core setting, the user's variables, or libgomp's default. */
   waitPolicy: string;
+  /** Whether training gives threads back when other processes use the cores (fair_threads.ts). */
+  trainingThreads: string;
   cuda: boolean;
   cudaDevices: number;
   env: Record<string, string>;
@@ -61,6 +64,9 @@ export function engineEnvironment(): EngineEnvironment {
     cores: availableParallelism(),
     cpuModel: cpus()[0]?.model.trim() || 'unknown',
     waitPolicy: describeWaitPolicy(),
+    trainingThreads: fairThreadsEnabled()
+      ? 'adapt: training uses the cores other processes leave, measured every 2 s (FINPRINT_SHARED_CORES=0 keeps them all)'
+      : 'fixed (FINPRINT_THREADS or OMP_NUM_THREADS set, or FINPRINT_SHARED_CORES=0)',
     cuda: info.cuda,
     cudaDevices: info.cudaDevices,
     env,

@@ -55,6 +55,7 @@ test('finprint doctor names the CPU, the measured GFLOP/s, how threads wait, and
   assert.ok((d.report.cores as number) >= 1);
   assert.ok((d.report.matmulGflops as number) > 0);
   assert.equal(d.report.intraOpThreads, 64);
+  assert.match(d.report.trainingThreads as string, /^fixed \(FINPRINT_THREADS/, 'a thread count the user chose stays');
   assert.match(d.report.waitPolicy as string, /^shared cores: passive \(OMP_WAIT_POLICY=PASSIVE/);
   assert.ok((d.report.warnings as string[]).some((w) => /oversubscribed: 64 intra-op threads on \d+ cores/.test(w)));
 
@@ -63,4 +64,5 @@ test('finprint doctor names the CPU, the measured GFLOP/s, how threads wait, and
   assert.equal(passive.status, 0, passive.stderr);
   assert.equal(passive.report.waitPolicy, 'set by the environment (OMP_WAIT_POLICY=PASSIVE)');
   assert.equal((passive.report.env as Record<string, string>).GOMP_SPINCOUNT, undefined);
+  assert.match(passive.report.trainingThreads as string, /^adapt: training uses the cores other processes leave/);
 });

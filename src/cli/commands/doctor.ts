@@ -28,6 +28,7 @@ export function register(program: Command): void {
         ['BLAS', report.blasLibrary ? `${report.blas} — ${report.blasLibrary}` : report.blas],
         ['threads', `${report.intraOpThreads} intra-op, ${report.interOpThreads} inter-op, ${report.cores} cores`],
         ['waiting', report.waitPolicy],
+        ['training', report.trainingThreads],
         ['CUDA', report.cuda ? `${report.cudaDevices} device(s)` : 'not available (CPU build)'],
         ['libvips', report.libvips],
         ['matmul 1024²', `${report.matmulGflops} GFLOP/s (float32, ${report.blas}, ${report.intraOpThreads} threads)`],
