@@ -1,7 +1,7 @@
 // `finprint bench train`: one training epoch of efficientnet_b0 with the seed's species head on
 // synthetic photos, JPEG decoding and a validation pass included: finprint (ImagePipeline +
 // BatchLoader with prefetch, AdamW, the species task's train step and evaluate) vs PyTorch
-// (DataLoader with as many workers, torchvision transforms and efficientnet_b0, AdamW), alternating
+// (DataLoader with `workers` processes, torchvision transforms and efficientnet_b0, AdamW), alternating
 // epochs in one run. Each side reports where its epoch's time went; with --competitor K the same
 // rounds run again next to K competing PyTorch jobs, and each side's slowdown is reported.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,7 +24,7 @@ import { alternateRounds, findTorchPython, medianPhases, PyTorchSide, type OnRou
 export interface TrainBenchOptions {
   /** Synthetic photos in the epoch (rendered at ~512 px, 8 species); a quarter more are validated. */
   images?: number;
-  /** Photos decoding at once / DataLoader workers. */
+  /** PyTorch's DataLoader workers; finprint decodes on libuv's pool, as its trainer does. */
   workers?: number;
   batch?: number;
   size?: number;
@@ -82,6 +82,9 @@ async function syntheticPhotos(dir: string, images: number, quiet: boolean): Pro
   const species = [...new Set(train.map((r) => r.species))].sort();
   return { samples: train.map((r) => ({ path: r.path, labels: { species: species.indexOf(r.species) } })), species };
 }
+
+/** Photos finprint decodes at once: libuv's pool, which its loader hands the photos to. */
+const decodingThreads = (): number => Number(process.env.UV_THREADPOOL_SIZE) || 4;
 
 const seconds = (start: number): number => (performance.now() - start) / 1000;
 
@@ -173,7 +176,7 @@ async function* counted(batches: AsyncIterable<Batch>, onBatch: (b: Batch) => vo
 
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<TrainBenchResult> {
   const images = checkInteger('images', options.images ?? 128, 16, 5000);
-  const workers = checkInteger('workers', options.workers ?? 2, 1, 64);
+  const workers = checkInteger('workers', options.workers ?? decodingThreads(), 1, 64);
   const batch = checkInteger('batch', options.batch ?? 16, 2, 1024);
   const size = checkInteger('size', options.size ?? 224, 32, 1024);
   const rounds = checkInteger('rounds', options.rounds ?? 3, 1, 100);
@@ -203,12 +206,13 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
       '--lr', `${LR}`, '--weight-decay', `${WEIGHT_DECAY}`,
     ]);
     torch.setNumThreads(threads);
-    // One libvips thread per photo and `workers` photos in flight: the shape of `workers`
-    // DataLoader processes (as in `bench data`).
+    // One libvips thread per photo, as one DataLoader worker decodes one photo at a time; libuv's
+    // pool (UV_THREADPOOL_SIZE, 4 by default) decodes that many photos at once.
     sharp.concurrency(1);
     const ours = (training = new SpeciesTraining(all.species, threads, (m) => quiet || console.error(m)));
     const pipeline = new ImagePipeline({ size, mode: 'squash' });
-    const loaderOf = (s: Sample[], shuffle: boolean): BatchLoader => new BatchLoader(pipeline, s, { batchSize: batch, shuffle, concurrency: workers, prefetch: 2 });
+    // As the trainer feeds its loop: the prepared batches' photos handed to the decoder together.
+    const loaderOf = (s: Sample[], shuffle: boolean): BatchLoader => new BatchLoader(pipeline, s, { batchSize: batch, shuffle, prefetch: 2 });
     const trainLoader = loaderOf(samples, true);
     const validationLoader = loaderOf(held, false);
     // Warm-up on two batches, as the Python side does: allocations, oneDNN caches, optimiser state.

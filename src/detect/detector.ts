@@ -61,7 +61,7 @@ export interface PredictOptions {
  */
 export async function predictShares(model: CenterNet, pipeline: ImagePipeline, paths: readonly string[], options: PredictOptions = {}): Promise<Detection[]> {
   model.eval();
-  const loader = new BatchLoader(pipeline, paths.map((path) => ({ path })), { batchSize: options.batchSize ?? 32, concurrency: options.concurrency ?? 4, skipUnreadable: true });
+  const loader = new BatchLoader(pipeline, paths.map((path) => ({ path })), { batchSize: options.batchSize ?? 32, ...(options.concurrency ? { concurrency: options.concurrency } : {}), skipUnreadable: true });
   const progress = new Progress({ total: paths.length, label: options.progressLabel ?? 'detect', quiet: options.quiet ?? true });
   const cells = HEAD_CHANNELS.length * model.gridSize * model.gridSize;
   const out: Detection[] = [];

@@ -28,7 +28,7 @@ export async function evaluateDetector(dir: string, options: { data: string; box
     if (photos.length < held.size) throw new Error(`detector eval: only ${photos.length} of the detector's ${held.size} held-out photos have a box in ${folder} and ${options.boxes}: is this the data it trained on?`);
   }
   if (photos.length === 0) throw new Error(`detector eval: no photo of ${folder} has a box in ${options.boxes}`);
-  const predicted = await detector.detect(photos.map((p) => p.path), { batchSize: options.batchSize ?? 32, concurrency: options.workers ?? 4, quiet: options.quiet ?? true, progressLabel: `detect ${split}` });
+  const predicted = await detector.detect(photos.map((p) => p.path), { batchSize: options.batchSize ?? 32, ...(options.workers ? { concurrency: options.workers } : {}), quiet: options.quiet ?? true, progressLabel: `detect ${split}` });
   return {
     split,
     ...boxMetrics(photos.map((p, i) => ({ predicted: predicted[i]!, truth: p.box }))),

@@ -34,7 +34,7 @@ export async function writePredictedBoxes(detectorDir: string, folders: readonly
   // A photo that cannot be read gets no row, so it is used whole.
   const sizes = await photoSizes(photos, (m) => process.stderr.write(`crop: ${m} (used whole)\n`));
   const readable = photos.filter((p) => sizes.has(p.image));
-  const found = await detector.detect(readable.map((p) => p.path), { batchSize: options.batchSize ?? 32, concurrency: options.workers ?? 4, quiet: options.quiet ?? false, progressLabel: 'crop' });
+  const found = await detector.detect(readable.map((p) => p.path), { batchSize: options.batchSize ?? 32, ...(options.workers ? { concurrency: options.workers } : {}), quiet: options.quiet ?? false, progressLabel: 'crop' });
   const boxes = new Map<string, BoxRecord>();
   readable.forEach((p, i) => {
     const d = found[i]!;

@@ -100,7 +100,7 @@ export async function embedPhotos(trained: TrainedModel, samples: readonly Sampl
   const mirror = flip || (options.views ?? false);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 32, 1);
   const engine = trained.engine;
-  const loader = new BatchLoader(engine?.pipeline ?? trained.pipeline, samples, { batchSize, concurrency: options.concurrency ?? 4, skipUnreadable: options.skipUnreadable ?? false });
+  const loader = new BatchLoader(engine?.pipeline ?? trained.pipeline, samples, { batchSize, ...(options.concurrency ? { concurrency: options.concurrency } : {}), skipUnreadable: options.skipUnreadable ?? false });
   const unreadable: Embedded['unreadable'] = [];
   const progress = new Progress({ total: samples.length, label: options.label ?? 'embed', quiet: options.quiet });
   trained.task.model.eval();

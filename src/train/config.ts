@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { AugmentSpec } from '../data/augment.js';
+import { DECODE_QUEUE } from '../data/loader.js';
 import { checkInteger, checkNumber, checkOneOf } from '../util/check.js';
 import type { Mode } from './callbacks/callback.js';
 import { TASKS, type TaskName } from './tasks.js';
@@ -85,7 +86,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, 'data' | 'backbone' | 'out'> = {
   arcface: { s: 30, m: 0.3, subCenters: 1, dynamicMargins: false },
   photosPerIndividual: 1,
   triplet: { weight: 0, margin: 0.3 },
-  workers: 4,
+  workers: DECODE_QUEUE,
   limit: 0,
   callbacks: {
     earlyStopping: false,

@@ -281,14 +281,33 @@ describe('BatchLoader', () => {
     assert.throws(() => new BatchLoader(p, list, { batchSize: 4, groups: { label: 'individual', k: 2 } }), /a loader with shuffle: true for groups/);
   });
 
-  it('decodes the next batches while the current one is consumed', async () => {
-    class Recording extends ImagePipeline {
-      started: number[] = [];
-      override async image(s: Sample, rng?: Rng): Promise<RawImage> {
-        this.started.push(s.labels!['idx']!);
-        return super.image(s, rng);
-      }
+  /** Records which photos were handed to the decoder, by their idx label. */
+  class Recording extends ImagePipeline {
+    started: number[] = [];
+    override async image(s: Sample, rng?: Rng): Promise<RawImage> {
+      this.started.push(s.labels!['idx']!);
+      return super.image(s, rng);
     }
+  }
+
+  it('hands every prepared batch\'s photos to the decoder before the caller takes a batch', async () => {
+    // A training step holds the JS thread; only photos already handed over keep decoding during it.
+    const p = new Recording({ size: 8 });
+    for await (const b of new BatchLoader(p, samples(), { batchSize: 2, prefetch: 2 })) {
+      assert.deepEqual([...b.labels['idx']!], [0, 1]);
+      assert.deepEqual([...p.started].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5], 'batches 1 and 2 handed over too');
+      break;
+    }
+    // Two at a time, the last prepared batch waits for the JS thread to be free again.
+    const limited = new Recording({ size: 8 });
+    for await (const b of new BatchLoader(limited, samples(), { batchSize: 2, prefetch: 2, concurrency: 2 })) {
+      assert.deepEqual([...b.labels['idx']!], [0, 1]);
+      assert.ok(!limited.started.includes(4) && !limited.started.includes(5), `${limited.started}`);
+      break;
+    }
+  });
+
+  it('decodes the next batches while the current one is consumed', async () => {
     for (const prefetch of [0, 2]) {
       const p = new Recording({ size: 8 });
       const l = new BatchLoader(p, samples(), { batchSize: 2, prefetch, concurrency: 2 });

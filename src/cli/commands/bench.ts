@@ -141,7 +141,7 @@ export function register(program: Command): void {
     .description('One training epoch of efficientnet_b0 on synthetic JPEGs, decoding included: finprint loader + train step vs PyTorch DataLoader + loop.')
     .option('--json', 'print one JSON object')
     .option('--images <n>', 'synthetic photos in the epoch (~512 px, 8 species)', intArg, 128)
-    .option('--workers <n>', 'photos decoding at once / DataLoader workers', intArg, 2)
+    .option('--workers <n>', "PyTorch's DataLoader workers (default: as many as libuv's pool, which decodes finprint's photos)", intArg)
     .option('--batch <n>', 'batch size', intArg, 16)
     .option('--size <px>', 'input side', intArg, 224)
     .option('--rounds <n>', 'timed epochs per side (median reported)', intArg, 3)
@@ -149,7 +149,7 @@ export function register(program: Command): void {
     .option('--competitor <k>', 'run the rounds again beside K competing PyTorch training jobs and report each side\'s slowdown', intArg, 0)
     .option('--competitor-threads <n>', 'intra-op threads of each competing job', positiveIntArg, 2)
     .addHelpText('after', '\nExamples:\n  finprint bench train --threads 1\n  finprint bench train --competitor 1 --rounds 3')
-    .action(async (o: { json?: boolean; images: number; workers: number; batch: number; size: number; rounds: number; threads?: number; competitor: number; competitorThreads: number }) => {
+    .action(async (o: { json?: boolean; images: number; workers?: number; batch: number; size: number; rounds: number; threads?: number; competitor: number; competitorThreads: number }) => {
       const { benchTrain, PHASES } = await import('../../bench/train.js');
       const r = await benchTrain({ ...o, competitors: o.competitor, quiet: o.json ?? false, onRound: o.json ? undefined : logRound });
       const more = [
@@ -165,7 +165,7 @@ export function register(program: Command): void {
           `    pytorch  ${c.pytorch_img_s.toFixed(1)} img/s, ${c.pytorch_slowdown.toFixed(2)}x slower than idle`,
         );
       }
-      show(o.json, r, `training: ${r.model}, ${r.images} JPEGs per epoch, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.workers} workers`, { ...imagesPerSecond(r), more });
+      show(o.json, r, `training: ${r.model}, ${r.images} JPEGs per epoch, batch ${r.batch} x 3 x ${r.size} x ${r.size}, ${r.workers} photos decoding at once on each side`, { ...imagesPerSecond(r), more });
     });
 
   bench

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DETECTOR_DEFAULTS } from '../../detect/defaults.js';
 import type { DetectorTrainOptions } from '../../detect/train.js';
-import { intArg, numberArg, shareArg } from './parse.js';
+import { intArg, numberArg, shareArg, WORKERS_HELP } from './parse.js';
 
 /** The train flags are the trainer's options less what the CLI fixes, plus --json. */
 type TrainFlags = Omit<DetectorTrainOptions, 'channels' | 'log'> & { json?: boolean };
@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .option('--val-share <f>', 'share of boxed photos held out for scoring', shareArg, d.valShare)
     .option('--label <name>', 'use only boxes with this label (e.g. body, fin)')
     .option('--seed <n>', 'random seed (hold-out, shuffling, flips, initialisation)', intArg, d.seed)
-    .option('--workers <n>', 'photos decoding at once', intArg, d.workers)
+    .option('--workers <n>', WORKERS_HELP, intArg, d.workers)
     .option('--json', 'print the result as one JSON object')
     .option('--quiet', 'no progress bars')
     .addHelpText('after', '\nExample:\n  finprint detector train --data demo-data --boxes demo-data/boxes.csv --out runs/detector')

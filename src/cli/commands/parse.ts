@@ -33,3 +33,6 @@ export function nonNegativeIntArg(value: string): number {
   if (n < 0) throw new InvalidArgumentError(`Expected an integer of at least 0 but received "${value}".`);
   return n;
 }
+
+/** --workers: how many photos the loader hands to the decoder at once (data/loader.ts, DECODE_QUEUE). */
+export const WORKERS_HELP = "photos handed to the decoder at once; libuv's pool decodes them UV_THREADPOOL_SIZE (4 by default) at a time";

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { IdentifierOptions } from '../../runs/identifier.js';
 import { ENGINES } from '../../identify/model.js';
 import { checkExactlyOne, checkOneOf } from '../../util/check.js';
-import { intArg, positiveIntArg, shareArg } from './parse.js';
+import { DECODE_QUEUE } from '../../data/loader.js';
+import { intArg, positiveIntArg, shareArg, WORKERS_HELP } from './parse.js';
 
 /** Flags shared by the commands that match photos with a trained run (evaluate, predict, identify). */
 export interface RunFlags {
@@ -44,7 +45,7 @@ export function addRunOptions(cmd: Command, options: { zeroShot?: boolean } = {}
     .option('--with-validation', "also search the run's validation photos (the threshold is still calibrated without them)")
     .option('--rebuild-gallery', 'embed the gallery again even if gallery.safetensors matches')
     .option('--batch-size <n>', 'photos per forward pass', intArg, 32)
-    .option('--workers <n>', 'photos decoding at once', intArg, 4)
+    .option('--workers <n>', WORKERS_HELP, intArg, DECODE_QUEUE)
     .option('--engine <engine>', 'inference engine: torch (libtorch) or onnx (ONNX Runtime over the run exported once, cached beside it)', 'torch')
     .option('--quiet', 'no progress bars');
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { TrainConfig } from '../../train/config.js';
 import { TASKS } from '../../train/task_names.js';
-import { intArg, nonNegativeIntArg, numberArg } from './parse.js';
+import { intArg, nonNegativeIntArg, numberArg, WORKERS_HELP } from './parse.js';
 
 interface TrainFlags {
   data?: string;
@@ -105,7 +105,7 @@ export function register(program: Command): void {
     .option('--reduce-lr <patience>', 'add ReduceLROnPlateau with this patience', nonNegativeIntArg)
     .option('--checkpoint-every <batches>', 'also checkpoint every N batches (crash safety)', nonNegativeIntArg)
     .option('--limit <n>', 'use at most n training photos', intArg)
-    .option('--workers <n>', 'photos decoding at once', intArg)
+    .option('--workers <n>', WORKERS_HELP, intArg)
     .option('--photos-per-individual <k>', 'identification: keep up to k photos of an individual together in a batch (P x K sampling)', intArg)
     .option('--triplet-weight <w>', 'identification: weight of a batch-hard triplet loss on the embedding beside ArcFace (0: none)', numberArg)
     .option('--triplet-margin <x>', 'its margin in cosine distance', numberArg)
