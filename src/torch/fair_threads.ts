@@ -72,6 +72,8 @@ export class FairThreads {
   private readonly setThreads: (n: number) => void;
   private window: { at: number; cpu: CpuSample } | undefined;
   private current: number;
+  /** Intervals in a row that left room for more threads. */
+  private roomy = 0;
 
   constructor(options: FairThreadsOptions = {}) {
     this.max = checkInteger('FairThreads.max', options.max ?? getNumThreads(), 1);
@@ -104,16 +106,25 @@ export class FairThreads {
     const cpu = this.sample();
     const others = otherCores(this.window.cpu, cpu, this.cores);
     this.window = { at, cpu };
-    const fair = Math.min(this.max, Math.max(1, Math.round(this.cores - others)));
-    if (fair === this.current) return;
-    this.current = fair;
-    this.setThreads(fair);
-    this.options.onChange?.(fair, others);
+    const clamp = (n: number): number => Math.min(this.max, Math.max(1, n));
+    // Down as soon as others use more than half a core of ours. Up only when they leave nearly a whole core
+    // more, two intervals in a row: while this process competes, the others get (and show) less
+    // than they would use, most of all while a new epoch's photos decode.
+    const fewer = clamp(Math.round(this.cores - others));
+    const more = clamp(Math.floor(this.cores - others + 0.25));
+    this.roomy = more > this.current ? this.roomy + 1 : 0;
+    const next = fewer < this.current ? fewer : this.roomy >= 2 ? more : this.current;
+    if (next === this.current) return;
+    this.roomy = 0;
+    this.current = next;
+    this.setThreads(next);
+    this.options.onChange?.(next, others);
   }
 
   /** Puts back the thread count training started with. */
   finish(): void {
     this.window = undefined;
+    this.roomy = 0;
     if (this.current === this.max) return;
     this.current = this.max;
     this.setThreads(this.max);

@@ -60,12 +60,38 @@ test('FairThreads trains on the cores others leave, at least one, and takes them
   m.load(1, 0);
   m.advance(2000);
   fair.check();
+  assert.deepEqual(set, [2, 1], 'up only after two quiet intervals');
+  m.advance(2000);
+  fair.check();
   assert.deepEqual([set, changes], [[2, 1, 4], ['2@1.6', '1@6.0', '4@0.0']]);
   m.load(2, 1);
   m.advance(2000);
   fair.check();
   fair.finish();
   assert.deepEqual(set, [2, 1, 4, 3, 4], 'finish puts back the threads training started with');
+});
+
+test('FairThreads goes down at half a core taken, and up only when nearly a whole core is free', () => {
+  const m = machine(2);
+  const set: number[] = [];
+  const fair = new FairThreads({ max: 2, cores: 2, intervalMs: 2000, now: m.now, sample: m.sample, setThreads: (n) => set.push(n) });
+  fair.restart();
+  const interval = (own: number, others: number): void => {
+    m.load(own, others);
+    m.advance(2000);
+    fair.check();
+  };
+  interval(1.4, 0.6);
+  assert.deepEqual(set, [1]);
+  // Competing for the cores, the other job shows less than it would use: not room enough.
+  for (let i = 0; i < 4; i++) interval(1.6, 0.4);
+  assert.deepEqual(set, [1]);
+  interval(1, 0.1);
+  interval(1.6, 0.4);
+  interval(1, 0.1);
+  assert.deepEqual(set, [1], 'two quiet intervals in a row, not two in all');
+  interval(1, 0.1);
+  assert.deepEqual(set, [1, 2]);
 });
 
 test('FairThreads.restart leaves out a pause in which other work of the same program ran', () => {
