@@ -15,7 +15,7 @@ import { synthesize } from '../data/synth/index.js';
 import { createModel } from '../models/index.js';
 import { AdamW } from '../optim/index.js';
 import * as torch from '../torch/index.js';
-import { describeThreadChange, FairThreads, fairThreadsEnabled } from '../torch/fair_threads.js';
+import { fairThreadsFor, type FairThreads } from '../torch/fair_threads.js';
 import { createTask, type Task } from '../train/tasks.js';
 import { checkInteger } from '../util/check.js';
 import { startCompetitors } from './competitors.js';
@@ -100,7 +100,7 @@ class SpeciesTraining {
   private phases: Phases[] = [];
 
   constructor(species: string[], threads: number, log: (m: string) => void) {
-    this.fair = threads > 1 && fairThreadsEnabled() ? new FairThreads({ max: threads, onChange: (n, others) => log(describeThreadChange(n, others, threads)) }) : undefined;
+    this.fair = fairThreadsFor(log, threads);
     torch.manualSeed(0);
     this.task = createTask('species', createModel(MODEL, { numClasses: 0 }), { species, individuals: [], individualCounts: [], individualSpecies: [] });
     this.opt = new AdamW(this.task.model.parameters(), { lr: LR, weightDecay: WEIGHT_DECAY });

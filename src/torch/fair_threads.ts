@@ -8,6 +8,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { checkInteger } from '../util/check.js';
 import { getNumThreads, setNumThreads } from './runtime.js';
+import { sharedCoresFlag } from './thread_policy.js';
 
 /** CPU time so far, in milliseconds summed over every core. */
 export interface CpuSample {
@@ -45,7 +46,7 @@ export function otherCores(before: CpuSample, after: CpuSample, cores: number): 
  */
 export function fairThreadsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   if (['OMP_NUM_THREADS', 'FINPRINT_THREADS'].some((k) => (env[k] ?? '') !== '')) return false;
-  return !['0', 'off', 'false'].includes(env.FINPRINT_SHARED_CORES?.trim().toLowerCase() ?? '');
+  return sharedCoresFlag(env) !== 'off';
 }
 
 export interface FairThreadsOptions {
@@ -137,4 +138,14 @@ export function describeThreadChange(threads: number, others: number, max: numbe
   return threads < max
     ? `${use}: training on ${threads} thread${threads > 1 ? 's' : ''} of ${max} (FINPRINT_SHARED_CORES=0 keeps them all)`
     : `${use}: training on all ${max} threads again`;
+}
+
+/**
+ * A training loop's FairThreads (at most `max` threads, the count in effect by default), each
+ * change told to `log`; none when fairThreadsEnabled() says no.
+ */
+export function fairThreadsFor(log: (message: string) => void, max?: number): FairThreads | undefined {
+  if (!fairThreadsEnabled()) return undefined;
+  const fair: FairThreads = new FairThreads({ ...(max ? { max } : {}), onChange: (n, others) => log(describeThreadChange(n, others, fair.max)) });
+  return fair;
 }

@@ -36,12 +36,18 @@ export interface ThreadPolicy {
  */
 export function applyThreadPolicy(env: NodeJS.ProcessEnv = process.env, load = loadavg()[0] ?? 0): ThreadPolicy {
   if (USER_WAIT_VARIABLES.some((k) => env[k] !== undefined && env[k] !== '')) return { mode: 'user', set: {} };
-  const flag = env.FINPRINT_SHARED_CORES?.trim().toLowerCase() ?? 'auto';
-  if (['0', 'off', 'false'].includes(flag)) return { mode: 'off', set: {} };
-  const passive = ['1', 'on', 'true'].includes(flag) || (flag === 'auto' && load >= Math.min(BUSY_LOAD, availableParallelism()));
+  const flag = sharedCoresFlag(env);
+  if (flag === 'off') return { mode: 'off', set: {} };
+  const passive = flag === 'on' || (flag === 'auto' && load >= Math.min(BUSY_LOAD, availableParallelism()));
   const set = { ...(passive ? PASSIVE_ENV : SPIN_ENV) };
   Object.assign(env, set);
   return { mode: passive ? 'passive' : 'spin', set };
+}
+
+/** FINPRINT_SHARED_CORES: 0/off/false, 1/on/true, or unset (anything else): decided by the load. */
+export function sharedCoresFlag(env: NodeJS.ProcessEnv): 'on' | 'off' | 'auto' {
+  const flag = env.FINPRINT_SHARED_CORES?.trim().toLowerCase() ?? '';
+  return ['0', 'off', 'false'].includes(flag) ? 'off' : ['1', 'on', 'true'].includes(flag) ? 'on' : 'auto';
 }
 
 /**

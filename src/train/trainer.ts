@@ -5,7 +5,7 @@ import { CheckpointSlot, type CheckpointContent } from '../io/checkpoint.js';
 import type { AnyModule } from '../nn/index.js';
 import type { LRScheduler, Optimizer, OptimizerStateDict, LRSchedulerState } from '../optim/index.js';
 import * as torch from '../torch/index.js';
-import { describeThreadChange, FairThreads, fairThreadsEnabled } from '../torch/fair_threads.js';
+import { fairThreadsFor, type FairThreads } from '../torch/fair_threads.js';
 import { checkInteger } from '../util/check.js';
 import { Progress } from '../util/progress.js';
 import type { Callback, Logs, TrainingContext } from './callbacks/index.js';
@@ -45,12 +45,6 @@ export interface TrainerOptions<B> {
   label?: string;
   quiet?: boolean;
   log?: (message: string) => void;
-  /**
-   * Shares the cores with other processes by the threads it trains on (torch/fair_threads.ts);
-   * on unless the user fixed the thread count or turned shared-core mode off. Exact resume is
-   * bit-for-bit when the thread count stays the same (FINPRINT_THREADS fixes it).
-   */
-  fairThreads?: boolean;
 }
 
 interface Position {
@@ -154,7 +148,9 @@ export class Trainer<B> {
   /** Runs epochs until `epochs` is reached or a callback stops training; returns the history. */
   async fit(): Promise<{ history: Logs[]; stopReason: string | undefined }> {
     const ctx = this.context();
-    const fair = (this.opts.fairThreads ?? fairThreadsEnabled()) ? new FairThreads({ onChange: (n, others) => this.log(describeThreadChange(n, others, fair!.max)) }) : undefined;
+    // Shares the cores with other processes by the threads it trains on (torch/fair_threads.ts).
+    // Exact resume is bit for bit when the thread count stays the same (FINPRINT_THREADS fixes it).
+    const fair = fairThreadsFor((m) => this.log(m));
     await this.each((cb) => cb.onTrainBegin(ctx));
     try {
       while (this.position.epoch < this.opts.epochs && !ctx.stopTraining) await this.epoch(ctx, fair);
