@@ -53,6 +53,22 @@ async function pageCandidates(page: Page): Promise<{ id: string; score: number }
   return page.$$eval('li.candidate', (els) => els.map((e) => ({ id: (e as HTMLElement).dataset.individualId!, score: Number((e as HTMLElement).dataset.score) })));
 }
 
+/**
+ * The natural widths of the candidates' reference thumbnails, each once loaded (0 where one fails).
+ * They are lazy: each in turn is scrolled into view and its decode awaited, since reading them at once races the load.
+ */
+async function thumbnailWidths(page: Page): Promise<number[]> {
+  return page.$$eval('li.candidate .thumbs img', async (imgs) => {
+    const widths: number[] = [];
+    for (const i of imgs) {
+      const img = i as HTMLImageElement;
+      img.scrollIntoView();
+      widths.push(await img.decode().then(() => img.naturalWidth, () => 0));
+    }
+    return widths;
+  });
+}
+
 before(async () => {
   if (skip) return;
   work = await tempDir('finprint-field-');
@@ -116,8 +132,8 @@ test('field page: cached by its service worker, identifies offline as finprint i
   assert.equal(shown.length, 5, 'five candidates shown');
   assert.deepEqual(shown.slice(0, expected.length).map((c) => c.id), expected.map((c) => c.id), `the page's ranking is identify's: page ${JSON.stringify(shown)} vs identify ${JSON.stringify(expected)}`);
   for (let k = 0; k < expected.length; k++) assert.ok(Math.abs(shown[k]!.score - expected[k]!.similarity!) < 1e-4, `score of ${expected[k]!.id}: page ${shown[k]!.score}, identify ${expected[k]!.similarity}`);
-  const thumbs = await page.$$eval('li.candidate .thumbs img', (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
-  assert.ok(thumbs.length > 0 && thumbs.every((w) => w > 0), 'the reference thumbnails load offline');
+  const thumbs = await thumbnailWidths(page);
+  assert.ok(thumbs.length > 0 && thumbs.every((w) => w > 0), `the reference thumbnails load offline: widths ${JSON.stringify(thumbs)}`);
   assert.match((await page.textContent('li.candidate[data-rank="1"] .probability'))!, /P\(same\) \d/);
   topCandidate = shown[0]!.id;
   const embedMs = Number(await page.getAttribute('#timing', 'data-embed-ms'));
@@ -270,8 +286,8 @@ test('field page under /field/ of the review server (serve --catalogue --pack): 
   await page.waitForSelector('#results[data-state=ready]', { timeout: 60_000 });
   const shown = await pageCandidates(page);
   assert.equal(shown[0]?.id, topCandidate, `the top candidate under /field/: ${JSON.stringify(shown)}`);
-  const thumbs = await page.$$eval('li.candidate .thumbs img', (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
-  assert.ok(thumbs.length > 0 && thumbs.every((w) => w > 0), 'the reference thumbnails load offline');
+  const thumbs = await thumbnailWidths(page);
+  assert.ok(thumbs.length > 0 && thumbs.every((w) => w > 0), `the reference thumbnails load offline: widths ${JSON.stringify(thumbs)}`);
   assert.deepEqual(errors, [], 'no errors in the page');
   await context.close();
 });
