@@ -100,13 +100,12 @@ export async function benchIdentify(options: IdentifyBenchOptions = {}): Promise
     const [plainNeighbours, chunkedNeighbours] = await Promise.all([plain.read<Neighbours>(), chunked.read<Neighbours>()]);
     // One list of candidates per query searched.
     const r = await alternateRounds(plain, rounds, () => search(queries).length, options.onRound, [chunked]);
-    const sameRate = r.others_img_s![0]!;
     return {
       queries, gallery: gallerySize, dim, block, neighbours,
       finprint_queries_s: r.finprint_img_s,
       pytorch_queries_s: r.pytorch_img_s,
       ratio: r.ratio,
-      same_algorithm: { pytorch_queries_s: sameRate, ratio: r.finprint_img_s / sameRate },
+      same_algorithm: { pytorch_queries_s: r.others_img_s![0]!, ratio: r.others_ratio![0]! },
       seconds: queries / r.finprint_img_s,
       rounds: r.rounds,
       finprint: r.finprint,

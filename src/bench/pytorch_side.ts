@@ -82,6 +82,16 @@ export function medianPhases(rounds: readonly Record<string, number>[]): Record<
   return Object.fromEntries(names.map((k) => [k, median(rounds.map((r) => r[k] ?? 0))]));
 }
 
+/**
+ * finprint / PyTorch as the median of each round's own ratio: a round and the PyTorch round just
+ * before it share the machine's state (clock, cache, neighbours), so pairing them cancels the drift
+ * that moves both sides between rounds, which a ratio of the two medians keeps.
+ */
+export function pairedRatio(finprint: readonly number[], pytorch: readonly number[]): number {
+  if (finprint.length === 0 || finprint.length !== pytorch.length) throw new RangeError(`pairedRatio needs as many PyTorch rounds as finprint rounds (at least one), got ${finprint.length} and ${pytorch.length}`);
+  return median(finprint.map((f, i) => f / pytorch[i]!));
+}
+
 /** What bench/pytorch_rounds.py prints for each round. */
 interface PyTorchRound {
   img_s: number;
@@ -96,13 +106,15 @@ interface PyTorchRound {
 export interface SideBySide {
   finprint_img_s: number;
   pytorch_img_s: number;
-  /** finprint / PyTorch: above 1, finprint is faster. */
+  /** finprint / PyTorch, the median of the paired rounds' ratios: above 1, finprint is faster. */
   ratio: number;
   rounds: { finprint: number[]; pytorch: number[] };
   /** Per phase, the median seconds of PyTorch's rounds, when its script times phases. */
   pytorch_phases?: Record<string, number>;
   /** Medians of the further PyTorch sides, when alternateRounds was given any. */
   others_img_s?: number[];
+  /** finprint / each further side, paired by round as `ratio` is. */
+  others_ratio?: number[];
   finprint: { libtorch: string; blas: string; threads: number; interopThreads: number; waitPolicy: string };
   pytorch: { torch: string; blas: string; threads: number };
   /** The machine the figures come from: CPU model, cores, and float32 matmul speed at finprint's threads. */
@@ -136,15 +148,13 @@ export async function alternateRounds(py: PyTorchSide, rounds: number, ours: (ro
     onRound?.(r, finprint[r]!, pytorch[r]!);
   }
   const env = engineEnvironment();
-  const f = median(finprint);
-  const p = median(pytorch);
   return {
-    finprint_img_s: f,
-    pytorch_img_s: p,
-    ratio: f / p,
+    finprint_img_s: median(finprint),
+    pytorch_img_s: median(pytorch),
+    ratio: pairedRatio(finprint, pytorch),
     rounds: { finprint, pytorch },
     ...(phases.length ? { pytorch_phases: medianPhases(phases) } : {}),
-    ...(others.length ? { others_img_s: otherRates.map(median) } : {}),
+    ...(others.length ? { others_img_s: otherRates.map(median), others_ratio: otherRates.map((o) => pairedRatio(finprint, o)) } : {}),
     finprint: { libtorch: env.libtorch, blas: env.blas, threads: env.intraOpThreads, interopThreads: env.interOpThreads, waitPolicy: env.waitPolicy },
     pytorch: { torch: theirs!.torch, blas: theirs!.blas, threads: theirs!.threads },
     machine: { cpu: env.cpuModel, cores: env.cores, matmulGflops: Math.round(matmulGflops() * 10) / 10 },

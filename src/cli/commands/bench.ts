@@ -24,7 +24,7 @@ interface Sides {
   finprint: number;
   pytorch: number;
   ratio: number;
-  builds: Pick<SideBySide, 'finprint' | 'pytorch' | 'machine'>;
+  builds: Pick<SideBySide, 'finprint' | 'pytorch' | 'machine'> & Partial<Pick<SideBySide, 'rounds'>>;
   /** Added after finprint's rate, e.g. the total time. */
   note?: string;
   /** Added in brackets after PyTorch's rate, e.g. how it ran. */
@@ -34,6 +34,13 @@ interface Sides {
 }
 
 const imagesPerSecond = (r: SideBySide): Sides => ({ unit: 'img/s', digits: 1, finprint: r.finprint_img_s, pytorch: r.pytorch_img_s, ratio: r.ratio, builds: r });
+
+/** How far the paired rounds' ratios ranged around the median printed, when there were several. */
+function roundSpread(rounds: SideBySide['rounds'] | undefined): string {
+  if (!rounds || rounds.finprint.length < 2) return '';
+  const ratios = rounds.finprint.map((f, i) => f / rounds.pytorch[i]!);
+  return `  (median of ${ratios.length} paired rounds, ${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)})`;
+}
 
 /** The result as one JSON object (--json), or a title and both sides' rates with their builds and the ratio. */
 function show(json: boolean | undefined, result: object, title: string, s: Sides): void {
@@ -45,7 +52,7 @@ function show(json: boolean | undefined, result: object, title: string, s: Sides
   console.log(`  machine   ${s.builds.machine.cpu}, ${s.builds.machine.cores} cores, matmul 1024² ${s.builds.machine.matmulGflops} GFLOP/s`);
   console.log(`  finprint  ${s.finprint.toFixed(s.digits)} ${s.unit}  (${s.note ? `${s.note}; ` : ''}${finprintBuild(s.builds.finprint)})`);
   console.log(`  pytorch   ${s.pytorch.toFixed(s.digits)} ${s.unit}  (${s.pytorchNote ? `${s.pytorchNote}; ` : ''}${pytorchBuild(s.builds.pytorch)})`);
-  console.log(`  ratio     ${s.ratio.toFixed(2)}x`);
+  console.log(`  ratio     ${s.ratio.toFixed(2)}x${roundSpread(s.builds.rounds)}`);
   for (const line of s.more ?? []) console.log(line);
 }
 
