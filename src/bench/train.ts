@@ -17,8 +17,8 @@ import { AdamW } from '../optim/index.js';
 import * as torch from '../torch/index.js';
 import { fairThreadsFor, type FairThreads } from '../torch/fair_threads.js';
 import { createTask, type Task } from '../train/tasks.js';
-import { checkInteger } from '../util/check.js';
-import { startCompetitors } from './competitors.js';
+import { checkInteger, checkOneOf } from '../util/check.js';
+import { startCompetitors, type CompetitorSession } from './competitors.js';
 import { alternateRounds, findTorchPython, medianPhases, PyTorchSide, type OnRound, type SideBySide } from './pytorch_side.js';
 
 export interface TrainBenchOptions {
@@ -34,6 +34,8 @@ export interface TrainBenchOptions {
   competitors?: number;
   /** Intra-op threads of each competing job. */
   competitorThreads?: number;
+  /** Each competing job in a session of its own (another user's or terminal's job), or in the bench's. */
+  competitorSession?: CompetitorSession;
   quiet?: boolean;
   onRound?: OnRound;
   /** Called with the competing jobs' process ids once they run. */
@@ -47,6 +49,7 @@ export type Phases = Record<string, number>;
 export interface CompetitionResult {
   competitors: number;
   competitorThreads: number;
+  competitorSession: CompetitorSession;
   finprint_img_s: number;
   pytorch_img_s: number;
   /** Idle speed / speed beside the competitors: 2 is a fair share of two equal jobs. */
@@ -183,6 +186,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
   const threads = checkInteger('threads', options.threads ?? availableParallelism(), 1, 1024);
   const competitors = checkInteger('competitors', options.competitors ?? 0, 0, 64);
   const competitorThreads = checkInteger('competitorThreads', options.competitorThreads ?? 2, 1, 1024);
+  const competitorSession = checkOneOf('competitorSession', options.competitorSession ?? 'own', ['own', 'shared'] as const);
   const quiet = options.quiet ?? false;
   findTorchPython(); // fail before spending time on the photos
   const dir = await mkdtemp(join(tmpdir(), 'finprint-bench-train-'));
@@ -225,8 +229,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     const model = `${MODEL} + species head (train, AdamW; validation on ${held.length})`;
     const result = { ...idle, model, images: samples.length, validationImages: held.length, workers, batch, size, phases };
     if (!competitors) return result;
-    if (!quiet) console.error(`starting ${competitors} competing PyTorch job${competitors > 1 ? 's' : ''} of ${competitorThreads} threads`);
-    const jobs = await startCompetitors(competitors, competitorThreads);
+    if (!quiet) console.error(`starting ${competitors} competing PyTorch job${competitors > 1 ? 's' : ''} of ${competitorThreads} threads (${competitorSession === 'own' ? 'each in its own session' : "in the bench's session"})`);
+    const jobs = await startCompetitors(competitors, competitorThreads, competitorSession);
     options.onCompetitors?.(jobs.pids);
     try {
       const loaded = await run(rounds);
@@ -235,6 +239,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
         competition: {
           competitors,
           competitorThreads,
+          competitorSession,
           finprint_img_s: loaded.finprint_img_s,
           pytorch_img_s: loaded.pytorch_img_s,
           finprint_slowdown: idle.finprint_img_s / loaded.finprint_img_s,

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { benchTrain, PHASES } from '../../src/bench/train.js';
 import { processAlive } from '../../src/util/fs.js';
 
+/** The session id of a running process (Linux's /proc/PID/stat: state, ppid, pgrp, session after the name). */
+const sessionOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
+
 test('bench train times each phase on both sides and measures the slowdown beside a competing job', async () => {
   let pids: number[] = [];
-  const r = await benchTrain({ images: 16, batch: 8, size: 64, rounds: 1, threads: 1, competitors: 1, competitorThreads: 1, quiet: true, onCompetitors: (p) => (pids = p) });
+  let sessions: number[] = [];
+  const r = await benchTrain({
+    images: 16, batch: 8, size: 64, rounds: 1, threads: 1, competitors: 1, competitorThreads: 1, quiet: true,
+    onCompetitors: (p) => {
+      pids = p;
+      sessions = p.map(sessionOf);
+    },
+  });
   assert.equal(r.images, 16);
   assert.equal(r.validationImages, 8);
   for (const side of [r.phases.finprint, r.phases.pytorch]) {
@@ -22,6 +33,16 @@ test('bench train times each phase on both sides and measures the slowdown besid
   assert.ok(c.finprint_slowdown > 0 && c.pytorch_slowdown > 0);
   assert.equal(c.finprint_slowdown, r.finprint_img_s / c.finprint_img_s);
   assert.equal(pids.length, 1);
+  assert.equal(c.competitorSession, 'own');
+  assert.notEqual(sessions[0], sessionOf(process.pid), 'the competing job runs in a session of its own, as another user\'s would');
   assert.ok(!pids.some(processAlive), 'the competing job was ended with the bench');
   assert.ok(r.machine.cpu.length > 0 && r.machine.matmulGflops > 0);
+});
+
+test('bench train --competitor-session shared starts the competing job in the bench\'s session; a wrong value is named', async () => {
+  let sessions: number[] = [];
+  const r = await benchTrain({ images: 16, batch: 8, size: 32, rounds: 1, threads: 1, competitors: 1, competitorThreads: 1, competitorSession: 'shared', quiet: true, onCompetitors: (p) => (sessions = p.map(sessionOf)) });
+  assert.equal(r.competition!.competitorSession, 'shared');
+  assert.deepEqual(sessions, [sessionOf(process.pid)]);
+  await assert.rejects(benchTrain({ competitors: 1, competitorSession: 'elsewhere' as 'own' }), /one of own, shared for competitorSession/);
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createRequire } from 'node:module';
+import type { CompetitorSession } from '../../bench/competitors.js';
 import { benchData } from '../../bench/data.js';
 import type { ModelRow } from '../../bench/models.js';
 import type { OnRound, SideBySide } from '../../bench/pytorch_side.js';
@@ -155,8 +156,9 @@ export function register(program: Command): void {
     .option('--threads <n>', 'intra-op threads, both sides (default: the cores)', intArg)
     .option('--competitor <k>', 'run the rounds again beside K competing PyTorch training jobs and report each side\'s slowdown', intArg, 0)
     .option('--competitor-threads <n>', 'intra-op threads of each competing job', positiveIntArg, 2)
-    .addHelpText('after', '\nExamples:\n  finprint bench train --threads 1\n  finprint bench train --competitor 1 --rounds 3')
-    .action(async (o: { json?: boolean; images: number; workers?: number; batch: number; size: number; rounds: number; threads?: number; competitor: number; competitorThreads: number }) => {
+    .option('--competitor-session <where>', "own (each job in a session of its own, as another user's or terminal's job) | shared (in the bench's, as jobs one script starts)", 'own')
+    .addHelpText('after', '\nExamples:\n  finprint bench train --threads 1\n  finprint bench train --competitor 1 --rounds 3\n  finprint bench train --competitor 1 --competitor-session shared')
+    .action(async (o: { json?: boolean; images: number; workers?: number; batch: number; size: number; rounds: number; threads?: number; competitor: number; competitorThreads: number; competitorSession: CompetitorSession }) => {
       const { benchTrain, PHASES } = await import('../../bench/train.js');
       const r = await benchTrain({ ...o, competitors: o.competitor, quiet: o.json ?? false, onRound: o.json ? undefined : logRound });
       const more = [
@@ -167,7 +169,7 @@ export function register(program: Command): void {
       const c = r.competition;
       if (c) {
         more.push(
-          `  beside ${c.competitors} competing PyTorch job${c.competitors > 1 ? 's' : ''} of ${c.competitorThreads} threads:`,
+          `  beside ${c.competitors} competing PyTorch job${c.competitors > 1 ? 's' : ''} of ${c.competitorThreads} threads (${c.competitorSession === 'own' ? 'each in its own session' : "in the bench's session"}):`,
           `    finprint ${c.finprint_img_s.toFixed(1)} img/s, ${c.finprint_slowdown.toFixed(2)}x slower than idle`,
           `    pytorch  ${c.pytorch_img_s.toFixed(1)} img/s, ${c.pytorch_slowdown.toFixed(2)}x slower than idle`,
         );
