@@ -101,9 +101,11 @@ class SpeciesTraining {
   private readonly fair: FairThreads | undefined;
   /** The phases of the epochs run since the last takePhases(). */
   private phases: Phases[] = [];
+  /** Until endWarmUp(): the PyTorch side starts beside the warm-up, so thread changes go unsaid. */
+  private warmingUp = true;
 
   constructor(species: string[], threads: number, log: (m: string) => void) {
-    this.fair = fairThreadsFor(log, threads);
+    this.fair = fairThreadsFor((m) => this.warmingUp || log(m), threads);
     torch.manualSeed(0);
     this.task = createTask('species', createModel(MODEL, { numClasses: 0 }), { species, individuals: [], individualCounts: [], individualSpecies: [] });
     this.opt = new AdamW(this.task.model.parameters(), { lr: LR, weightDecay: WEIGHT_DECAY });
@@ -150,9 +152,10 @@ class SpeciesTraining {
     return n;
   }
 
-  /** Back to every thread, as at the start (after a warm-up beside the PyTorch side's start-up). */
-  resetThreads(): void {
+  /** Back to every thread, as at the start (the warm-up ran beside the PyTorch side's start-up). */
+  endWarmUp(): void {
     this.fair?.finish();
+    this.warmingUp = false;
   }
 
   /** Each phase's median over the epochs since the last call. */
@@ -222,7 +225,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     // Warm-up on two batches, as the Python side does: allocations, oneDNN caches, optimiser state.
     await ours.epoch(loaderOf(samples.slice(0, 2 * batch), true), loaderOf(held.slice(0, batch), false), 0);
     ours.takePhases();
-    ours.resetThreads(); // the PyTorch side was starting beside the warm-up: not a competing job
+    ours.endWarmUp(); // the PyTorch side was starting beside the warm-up: not a competing job
     const run = (round0: number): Promise<SideBySide> => alternateRounds(py!, rounds, (r) => ours.epoch(trainLoader, validationLoader, round0 + r), options.onRound);
     const idle = await run(0);
     const phases = { finprint: ours.takePhases(), pytorch: idle.pytorch_phases ?? {} };
