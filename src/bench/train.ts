@@ -93,19 +93,18 @@ const seconds = (start: number): number => (performance.now() - start) / 1000;
 
 /**
  * finprint's side: the species task on the backbone, AdamW, the trainer's step, then the task's
- * validation; its threads adapt to other processes' load as the trainer's do.
+ * validation; after its warm-up (followLoad) its threads adapt to other processes' load as the
+ * trainer's do.
  */
 class SpeciesTraining {
   private readonly task: Task;
   private readonly opt: AdamW;
-  private readonly fair: FairThreads | undefined;
+  /** Set by followLoad(), after the warm-up. */
+  private fair: FairThreads | undefined;
   /** The phases of the epochs run since the last takePhases(). */
   private phases: Phases[] = [];
-  /** Until endWarmUp(): the PyTorch side starts beside the warm-up, so thread changes go unsaid. */
-  private warmingUp = true;
 
-  constructor(species: string[], threads: number, log: (m: string) => void) {
-    this.fair = fairThreadsFor((m) => this.warmingUp || log(m), threads);
+  constructor(species: string[], private readonly threads: number, private readonly log: (m: string) => void) {
     torch.manualSeed(0);
     this.task = createTask('species', createModel(MODEL, { numClasses: 0 }), { species, individuals: [], individualCounts: [], individualSpecies: [] });
     this.opt = new AdamW(this.task.model.parameters(), { lr: LR, weightDecay: WEIGHT_DECAY });
@@ -152,10 +151,10 @@ class SpeciesTraining {
     return n;
   }
 
-  /** Back to every thread, as at the start (the warm-up ran beside the PyTorch side's start-up). */
-  endWarmUp(): void {
-    this.fair?.finish();
-    this.warmingUp = false;
+  /** From here on, threads follow other processes' load: not during the warm-up, which runs beside
+   * the PyTorch side's start-up (not a competing job). */
+  followLoad(): void {
+    this.fair = fairThreadsFor(this.log, this.threads);
   }
 
   /** Each phase's median over the epochs since the last call. */
@@ -225,7 +224,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Train
     // Warm-up on two batches, as the Python side does: allocations, oneDNN caches, optimiser state.
     await ours.epoch(loaderOf(samples.slice(0, 2 * batch), true), loaderOf(held.slice(0, batch), false), 0);
     ours.takePhases();
-    ours.endWarmUp(); // the PyTorch side was starting beside the warm-up: not a competing job
+    ours.followLoad();
     const run = (round0: number): Promise<SideBySide> => alternateRounds(py!, rounds, (r) => ours.epoch(trainLoader, validationLoader, round0 + r), options.onRound);
     const idle = await run(0);
     const phases = { finprint: ours.takePhases(), pytorch: idle.pytorch_phases ?? {} };
